@@ -1,0 +1,114 @@
+"""Audio loading and per-video-frame features (mouth targets for the built-in engine)."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import librosa
+import numpy as np
+from scipy.ndimage import binary_closing, binary_opening
+
+from .errors import MediaError
+from .media import MediaInfo, decode_audio_16k, probe
+from .media.decode import AUDIO_RATE
+
+log = logging.getLogger("lipsync.audio")
+
+HOP = 160  # 10 ms at 16 kHz
+
+
+@dataclass(frozen=True)
+class AudioTrack:
+    """A decoded driving audio: the source file (muxed unchanged in content) and 16 kHz mono samples."""
+
+    path: Path
+    info: MediaInfo
+    samples: np.ndarray
+    rate: int = AUDIO_RATE
+
+    @property
+    def duration(self) -> float:
+        return self.samples.size / self.rate
+
+
+def load_audio(path: str | Path, max_seconds: float = 3600.0) -> AudioTrack:
+    """Probe and decode the driving audio (any audio file, or a video's audio track).
+
+    The length limit is checked from the container before decoding, so a huge file is refused cheaply.
+    """
+    info = probe(path)
+    if not info.has_audio:
+        what = "a video without sound" if info.has_video else "not an audio file"
+        raise MediaError(f"'{info.path.name}': no audio track found ({what}).")
+    if info.duration is not None and info.duration > max_seconds:
+        raise MediaError(f"'{info.path.name}': the audio is {info.duration / 60:.0f} min long; "
+                         f"the limit is {max_seconds / 60:.0f} min.")
+    samples = decode_audio_16k(info)
+    if samples.size / AUDIO_RATE > max_seconds:
+        raise MediaError(f"'{info.path.name}': the audio is longer than the limit of {max_seconds / 60:.0f} min.")
+    return AudioTrack(path=info.path, info=info, samples=samples)
+
+
+@dataclass(frozen=True)
+class MouthTrack:
+    """Per output frame: target mouth openness (0 closed .. 1 wide), width (-1 narrow .. 1 wide), speech."""
+
+    openness: np.ndarray
+    width: np.ndarray
+    speech: np.ndarray
+
+
+def _smooth_attack_release(x: np.ndarray, attack: float, release: float) -> np.ndarray:
+    """One-pole follower: rises with time constant ``attack``, falls with ``release`` (in steps)."""
+    a_up, a_down = 1 - np.exp(-1 / attack), 1 - np.exp(-1 / release)
+    out = np.empty_like(x)
+    y = 0.0
+    for i, v in enumerate(x):
+        y += (a_up if v > y else a_down) * (v - y)
+        out[i] = y
+    return out
+
+
+def speech_activity(samples: np.ndarray, rate: int = AUDIO_RATE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per 10 ms: (voice activity bool, loudness level 0..1 within speech, spectral centroid in Hz)."""
+    spec = np.abs(librosa.stft(samples, n_fft=512, hop_length=HOP, win_length=400, center=True)) ** 2
+    freqs = librosa.fft_frequencies(sr=rate, n_fft=512)
+    band = (freqs >= 200) & (freqs <= 4000)
+    power = spec[band].sum(axis=0) / 512
+    db = 10 * np.log10(power + 1e-12)
+    noise, peak = np.percentile(db, 10), np.percentile(db, 97)
+    if peak < -65:  # digital silence or near it
+        z = np.zeros(db.size)
+        return z.astype(bool), z, z
+    thr = noise + max(8.0, 0.3 * (peak - noise))
+    vad = db > thr
+    vad = binary_closing(vad, structure=np.ones(15))  # bridge gaps < 150 ms
+    vad = binary_opening(vad, structure=np.ones(6))  # drop blips < 60 ms
+    level = np.clip((db - thr) / max(peak - thr, 1e-6), 0, 1) * vad
+    centroid = (freqs[band, None] * spec[band]).sum(axis=0) / (spec[band].sum(axis=0) + 1e-12)
+    return vad, level, centroid
+
+
+def mouth_track(samples: np.ndarray, fps: float, n_frames: int, lead_s: float = 0.04,
+                rate: int = AUDIO_RATE) -> MouthTrack:
+    """Target mouth shape for each of ``n_frames`` video frames: silence closes the mouth.
+
+    Lips move slightly before the sound, so frame j shows the shape of the sound at j/fps + lead.
+    """
+    vad, level, centroid = speech_activity(samples, rate)
+    step = HOP / rate
+    opening = vad * (0.4 + 0.6 * level ** 0.7)
+    opening = _smooth_attack_release(opening, attack=2.0, release=5.0)
+    width = np.where(vad, np.clip((centroid - 1600.0) / 1200.0, -1, 1), 0.0)
+    width = _smooth_attack_release(width, attack=4.0, release=4.0)
+    t = (np.arange(n_frames) + 0.5) / fps + lead_s
+    idx = np.clip(np.round(t / step).astype(int), 0, max(opening.size - 1, 0))
+    # average over the frame's duration to avoid aliasing the 10 ms envelope
+    half = max(1, int(round(0.5 / fps / step)))
+    csum = np.concatenate([[0.0], np.cumsum(opening)])
+    lo, hi = np.clip(idx - half, 0, opening.size), np.clip(idx + half + 1, 0, opening.size)
+    open_f = (csum[hi] - csum[lo]) / np.maximum(hi - lo, 1)
+    return MouthTrack(openness=np.clip(open_f, 0, 1).astype(np.float32),
+                      width=width[idx].astype(np.float32),
+                      speech=vad[idx])

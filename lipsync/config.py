@@ -1,0 +1,60 @@
+"""Settings for the process and options for one job, as frozen dataclasses."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Process-wide settings (read once at start-up; never mutated per request)."""
+
+    #: where finished videos go, one folder per batch
+    outputs_dir: Path = field(default_factory=lambda: Path(_env("LIPSYNC_OUTPUTS", "outputs")))
+    #: caches (face analysis), job database, logs, per-job work folders
+    data_dir: Path = field(default_factory=lambda: Path(_env("LIPSYNC_DATA", "data")))
+    #: where engine weights live
+    checkpoints_dir: Path = field(default_factory=lambda: Path(_env("LIPSYNC_CHECKPOINTS", "checkpoints")))
+    #: default engine name
+    engine: str = field(default_factory=lambda: _env("LIPSYNC_ENGINE", "builtin"))
+    #: torch device for neural engines: "auto", "cpu", "cuda", "cuda:1"
+    device: str = field(default_factory=lambda: _env("LIPSYNC_DEVICE", "auto"))
+    #: longest audio accepted, in seconds (refused before any heavy work)
+    max_audio_seconds: float = field(default_factory=lambda: float(_env("LIPSYNC_MAX_AUDIO_S", "3600")))
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.data_dir / "work"
+
+    def with_(self, **changes) -> "Settings":
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """Options of one generation job."""
+
+    #: engine name; None = the settings' default
+    engine: str | None = None
+    #: frame rate for still-image templates
+    still_fps: float = 25.0
+    #: x264 constant rate factor (lower = better quality, bigger file)
+    crf: int = 13
+    #: x264 preset (speed / size trade-off)
+    preset: str = "veryfast"
+    #: how many frames the engine renders at once
+    batch_size: int = 16
+    #: lips lead the sound by this many seconds (real speech: about 40-80 ms)
+    lip_lead_s: float = 0.04
+    #: strength of the mouth motion for the built-in engine (1 = natural)
+    mouth_strength: float = 1.0

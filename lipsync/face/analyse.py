@@ -1,0 +1,134 @@
+"""MediaPipe face detection + 468-point face mesh on every template frame."""
+from __future__ import annotations
+
+import logging
+import os
+from fractions import Fraction
+from typing import Callable, Iterable
+
+import cv2
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+from ..errors import NoFaceError
+from ..media import MediaInfo, iter_video_frames, read_still
+from .track import FaceTrack
+
+log = logging.getLogger("lipsync.face")
+
+ANALYSER_VERSION = 1
+ANALYSIS_MAX_SIDE = 640  # mesh accuracy is limited by its 192 px crop anyway; big frames only cost time
+
+
+def _mediapipe():
+    os.environ.setdefault("GLOG_minloglevel", "2")  # quiet MediaPipe's C++ logging
+    import mediapipe as mp
+
+    return mp.solutions
+
+
+class FaceAnalyser:
+    """Runs detection + mesh frame by frame. Not thread-safe: one instance per analysis."""
+
+    def __init__(self, still: bool = False):
+        sol = _mediapipe()
+        self._det = sol.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
+        self._mesh = sol.face_mesh.FaceMesh(static_image_mode=still, max_num_faces=1,
+                                            refine_landmarks=False, min_detection_confidence=0.5,
+                                            min_tracking_confidence=0.5)
+
+    def close(self) -> None:
+        self._det.close()
+        self._mesh.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def analyse(self, frame: np.ndarray) -> tuple[np.ndarray | None, int, float]:
+        """(landmarks (468,2) in pixels or None, number of faces detected, detector score)."""
+        h, w = frame.shape[:2]
+        scale = min(1.0, ANALYSIS_MAX_SIDE / max(h, w))
+        small = cv2.resize(frame, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA) \
+            if scale < 1 else frame
+        rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+        det = self._det.process(rgb).detections or []
+        score = max((d.score[0] for d in det), default=0.0)
+        res = self._mesh.process(rgb).multi_face_landmarks
+        if not res:
+            return None, len(det), score
+        pts = np.array([(p.x * w, p.y * h) for p in res[0].landmark], dtype=np.float32)
+        return pts, max(len(det), 1), score
+
+
+def _smooth(landmarks: np.ndarray, valid: np.ndarray, sigma: float = 1.0) -> np.ndarray:
+    """Gaussian smoothing over time within each run of frames that have a face."""
+    out = landmarks.copy()
+    idx = np.flatnonzero(valid)
+    if idx.size < 3:
+        return out
+    runs = np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1)
+    for run in runs:
+        if run.size >= 3:
+            out[run] = gaussian_filter1d(landmarks[run], sigma=sigma, axis=0, mode="nearest")
+    return out
+
+
+def quick_face_check(info: MediaInfo, samples: int = 6) -> None:
+    """Reject a template with no face at all from a few sampled frames, before the full analysis."""
+    if info.is_image:
+        return  # the full analysis of a still is one frame anyway
+    duration = info.duration or 1.0
+    rate = Fraction(samples, 1) / Fraction(max(duration, 0.1)).limit_denominator(1000)
+    with FaceAnalyser(still=True) as fa:
+        for frame in iter_video_frames(info, rate, max_frames=samples):
+            if fa.analyse(frame)[0] is not None:
+                return
+    raise NoFaceError(f"'{info.path.name}': no face found. Use a video in which one face looks "
+                      f"at the camera.")
+
+
+def analyse_frames(frames: Iterable[np.ndarray], key: str, size: tuple[int, int], fps: float,
+                   name: str, is_still: bool = False,
+                   progress: Callable[[int], None] | None = None) -> FaceTrack:
+    """Analyse a stream of frames into a smoothed FaceTrack. Raises NoFaceError if no frame has a face."""
+    lms, valid, n_faces, scores = [], [], [], []
+    with FaceAnalyser(still=is_still) as fa:
+        for i, frame in enumerate(frames):
+            pts, n, score = fa.analyse(frame)
+            valid.append(pts is not None)
+            lms.append(pts if pts is not None else np.full((468, 2), np.nan, np.float32))
+            n_faces.append(n)
+            scores.append(score)
+            if progress and i % 10 == 0:
+                progress(i)
+    valid_a = np.array(valid, dtype=bool)
+    if not valid_a.any():
+        raise NoFaceError(f"'{name}': no face found in any frame. Use a video in which one face "
+                          f"looks at the camera.")
+    landmarks = _smooth(np.stack(lms), valid_a)
+    track = FaceTrack(key=key, width=size[0], height=size[1], fps=fps, landmarks=landmarks,
+                      valid=valid_a, n_faces=np.array(n_faces, dtype=np.int16),
+                      det_score=np.array(scores, dtype=np.float32), is_still=is_still)
+    missing = int((~valid_a).sum())
+    if missing:
+        log.info("%s: no face in %d of %d frames (those frames are kept unchanged)", name, missing,
+                 valid_a.size)
+    return track
+
+
+def analyse_template(info: MediaInfo, fps: Fraction, key: str,
+                     progress: Callable[[int], None] | None = None) -> FaceTrack:
+    """Analyse a template file (video or still) frame by frame at ``fps``."""
+    quick_face_check(info)
+    if info.is_image:
+        frame = read_still(info)
+        h, w = frame.shape[:2]
+        return analyse_frames([frame], key, (w, h), float(fps), info.path.name, True, progress)
+    from ..media.decode import check_frame_size
+
+    size = check_frame_size(info)
+    return analyse_frames(iter_video_frames(info, fps), key, size, float(fps), info.path.name,
+                          False, progress)

@@ -1,0 +1,149 @@
+"""One job: inputs -> decode -> face analysis (cached) -> engine -> blend -> encode/mux -> result."""
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from .audio import AudioTrack
+from .compose import blend, feather_margin, lower_face_mask
+from .config import JobOptions, Settings
+from .engines.base import Engine, FrameIn, Patch, RenderJob
+from .errors import MediaError
+from .face import FaceCache, FaceTrack, content_hash
+from .frames import iter_template_frames, output_frame_count, pingpong_index
+from .media import MediaInfo, VideoWriter, probe
+
+log = logging.getLogger("lipsync.pipeline")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A progress report: stage ("checking", "analysing", "lip-syncing", "encoding", "done"),
+    fraction of the current item (0..1) and a human-readable message."""
+
+    stage: str
+    fraction: float
+    message: str = ""
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+def _no_progress(_: Progress) -> None:
+    pass
+
+
+@dataclass
+class JobResult:
+    """What one finished job produced."""
+
+    output: Path
+    duration: float
+    fps: float
+    width: int
+    height: int
+    frames: int
+    frames_without_face: int
+    engine: str
+    mode: str = ""
+    timings: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def probe_template(path: Path) -> MediaInfo:
+    """Probe a template and check it has a picture."""
+    info = probe(path)
+    if not info.has_video:
+        raise MediaError(f"'{info.path.name}': contains no picture (a template must be a video or a photo).")
+    return info
+
+
+def template_fps(info: MediaInfo, options: JobOptions) -> Fraction:
+    """Output frame rate: the template's (constant even when the template's is variable); 25 for photos."""
+    if info.is_image:
+        return Fraction(options.still_fps).limit_denominator(1001)
+    return info.fps
+
+
+def analyse(info: MediaInfo, options: JobOptions, cache: FaceCache, digest: str | None = None,
+            progress: ProgressFn = _no_progress) -> FaceTrack:
+    """The template's face track (from cache, or analysed now)."""
+    fps = template_fps(info, options)
+    est = max(1, int((info.duration or 1) * float(fps)))
+    return cache.get(info, fps, digest, progress=lambda i: progress(
+        Progress("analysing", min(i / est, 1.0), f"Analysing faces: frame {i}")))
+
+
+def render_frames(engine: Engine, state, job: RenderJob, spool: Path,
+                  progress: ProgressFn = _no_progress) -> Iterator[tuple[FrameIn, np.ndarray, Patch | None]]:
+    """Stream (input frame, output frame, patch) for every output frame, in batches through the engine."""
+    track = job.track
+    batch: list[FrameIn] = []
+    frames = iter_template_frames(job.template, job.fps, job.frame_index, spool)
+    bs = max(1, job.options.batch_size)
+
+    def flush():
+        patches = engine.render(state, batch)
+        for f, p in zip(batch, patches):
+            if p is None:
+                yield f, f.image, None
+            else:
+                roi_mask = lower_face_mask(f.landmarks, p.roi, feather_margin(f.landmarks), p.extra_down)
+                yield f, blend(f.image, p.image, p.roi, roi_mask), p
+        if batch:
+            progress(Progress("lip-syncing", (batch[-1].out_index + 1) / job.n_frames,
+                              f"Lip-syncing frame {batch[-1].out_index + 1} / {job.n_frames}"))
+        batch.clear()
+
+    for out_i, (src_i, image) in enumerate(frames):
+        lm = track.landmarks[src_i] if track.valid[src_i] else None
+        batch.append(FrameIn(out_i, src_i, image, lm))
+        if len(batch) >= bs:
+            yield from flush()
+    yield from flush()
+
+
+def run_job(audio: AudioTrack, template: Path, output: Path, engine: Engine, cache: FaceCache,
+            settings: Settings, options: JobOptions, progress: ProgressFn = _no_progress) -> JobResult:
+    """Make one lip-synced MP4 at ``output`` (written under a temporary name, renamed when complete)."""
+    t0 = time.perf_counter()
+    progress(Progress("checking", 0.0, f"Checking {Path(template).name}"))
+    info = probe_template(Path(template))
+    digest = content_hash(info.path)
+    fps = template_fps(info, options)
+    track = analyse(info, options, cache, digest, progress)
+    t_analysis = time.perf_counter()
+    n_out = output_frame_count(audio.duration, float(fps))
+    frame_index = pingpong_index(track.n_frames, n_out)
+    job = RenderJob(template=info, template_digest=digest, track=track, audio=audio, fps=fps,
+                    n_frames=n_out, frame_index=frame_index, options=options,
+                    cache_dir=settings.cache_dir)
+    state = engine.prepare(job)
+    missing = 0
+    settings.work_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=settings.work_dir, prefix="job-") as work:
+        with VideoWriter(output, (track.width, track.height), fps, audio.path, audio.duration,
+                         crf=options.crf, preset=options.preset) as writer:
+            for f, frame, _ in render_frames(engine, state, job, Path(work) / "template.raw", progress):
+                missing += f.landmarks is None
+                writer.write(frame)
+            progress(Progress("encoding", 1.0, "Finishing the video file"))
+            final = writer.close()
+    t_end = time.perf_counter()
+    warnings = []
+    if missing:
+        warnings.append(f"No face in {missing} of {n_out} frames; those frames were left unchanged.")
+    result = JobResult(output=final, duration=audio.duration, fps=float(fps), width=track.width,
+                       height=track.height, frames=n_out, frames_without_face=missing,
+                       engine=engine.name, mode=getattr(state, "mode", ""),
+                       timings={"analysis_s": round(t_analysis - t0, 3), "render_s": round(t_end - t_analysis, 3)},
+                       warnings=warnings)
+    progress(Progress("done", 1.0, f"Done: {final.name}"))
+    return result

@@ -1,0 +1,177 @@
+"""The one API the web UI, the HTTP API and the CLI call: generate one video or a batch."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Sequence
+
+from .audio import AudioTrack, load_audio
+from .config import JobOptions, Settings
+from .engines import EngineRegistry, specs
+from .errors import LipsyncError
+from .face import FaceCache
+from .naming import new_batch_dir, output_name
+from .pipeline import JobResult, Progress, run_job
+
+log = logging.getLogger("lipsync.service")
+
+
+@dataclass
+class ItemResult:
+    """One (audio, template) item of a batch."""
+
+    audio: str
+    template: str
+    status: str = "waiting"          #: waiting, running, done, failed
+    output: Path | None = None
+    error: str | None = None
+    seconds: float = 0.0
+    result: JobResult | None = None
+
+    def to_json(self, folder: Path | None = None) -> dict:
+        out = {"audio": self.audio, "template": self.template, "status": self.status,
+               "output": (self.output.name if folder and self.output else str(self.output or "")) or None,
+               "error": self.error, "seconds": round(self.seconds, 2)}
+        if self.result:
+            r = asdict(self.result)
+            r.pop("output")
+            out.update({k: r[k] for k in ("duration", "fps", "width", "height", "frames",
+                                         "frames_without_face", "engine", "mode", "warnings", "timings")})
+        return out
+
+
+@dataclass
+class BatchResult:
+    """All items of a batch, its folder and manifest."""
+
+    folder: Path
+    items: list[ItemResult] = field(default_factory=list)
+    engine: str = ""
+
+    @property
+    def manifest(self) -> Path:
+        return self.folder / "manifest.json"
+
+    @property
+    def done(self) -> list[ItemResult]:
+        return [i for i in self.items if i.status == "done"]
+
+    @property
+    def failed(self) -> list[ItemResult]:
+        return [i for i in self.items if i.status == "failed"]
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """Progress of a batch: which item, its stage, and the overall fraction."""
+
+    item: int          #: 0-based index of the current item
+    n_items: int
+    stage: str
+    fraction: float    #: of the current item
+    message: str
+    items: tuple[ItemResult, ...] = ()
+
+    @property
+    def overall(self) -> float:
+        return (self.item + self.fraction) / max(self.n_items, 1)
+
+
+BatchProgressFn = Callable[[BatchProgress], None]
+
+
+class LipsyncService:
+    """Keeps engines loaded and the face cache warm; runs jobs one after the other.
+
+    ``generate`` and ``generate_batch`` are not meant to run concurrently on one service (the
+    app queues them); the caches they share are thread-safe.
+    """
+
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or Settings()
+        self.engines = EngineRegistry(self.settings)
+        self.face_cache = FaceCache(self.settings.cache_dir / "faces")
+
+    @staticmethod
+    def engine_specs():
+        """The engines users can choose from, with their labels and licences."""
+        return specs()
+
+    def generate(self, audio: str | Path, template: str | Path, options: JobOptions | None = None,
+                 progress: BatchProgressFn | None = None, folder: Path | None = None) -> ItemResult:
+        """One audio + one template -> one video (in a new batch folder unless ``folder`` is given)."""
+        return self.generate_batch([audio], [template], options, progress, folder).items[0]
+
+    def generate_batch(self, audios: Sequence[str | Path], templates: Sequence[str | Path],
+                       options: JobOptions | None = None, progress: BatchProgressFn | None = None,
+                       folder: Path | None = None, names: dict[str, str] | None = None) -> BatchResult:
+        """Every audio x every template. One item failing never stops the others.
+
+        ``names`` maps an input path to the name the user knows it by (uploads get temporary paths).
+        The manifest is rewritten after every item, so whatever finished is recorded.
+        """
+        options = options or JobOptions()
+        engine_name = options.engine or self.settings.engine
+        names = names or {}
+        folder = Path(folder) if folder else new_batch_dir(self.settings.outputs_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        batch = BatchResult(folder=folder, engine=engine_name)
+        label = lambda p: names.get(str(p), Path(p).name)  # noqa: E731
+        taken: set[str] = set()
+        plan = [(a, t, output_name(label(t), label(a), taken)) for a in audios for t in templates]
+        batch.items = [ItemResult(audio=label(a), template=label(t)) for a, t, _ in plan]
+        self._write_manifest(batch)
+        audio_cache: dict[str, AudioTrack | LipsyncError] = {}
+        for n, ((audio, template, out_name), item) in enumerate(zip(plan, batch.items)):
+            report = self._reporter(progress, n, len(plan), batch)
+            item.status = "running"
+            report(Progress("checking", 0.0, f"Starting {item.template}"))
+            t0 = time.perf_counter()
+            try:
+                track = audio_cache.get(str(audio))
+                if track is None:
+                    try:
+                        track = load_audio(audio, self.settings.max_audio_seconds)
+                    except LipsyncError as e:
+                        track = e
+                    audio_cache = {str(audio): track}  # the decoded audio of the previous row is freed
+                if isinstance(track, LipsyncError):
+                    raise track
+                engine = self.engines.get(engine_name)
+                item.result = run_job(track, Path(template), folder / out_name, engine, self.face_cache,
+                                      self.settings, options, report)
+                item.output, item.status = item.result.output, "done"
+            except LipsyncError as e:
+                item.status, item.error = "failed", str(e)
+                log.warning("item %s + %s failed: %s", item.template, item.audio, e)
+            except Exception as e:  # never let one item stop the batch; the log keeps the traceback
+                item.status = "failed"
+                item.error = f"Unexpected error while making '{out_name}': {type(e).__name__}: {e}"
+                log.exception("item %s + %s crashed", item.template, item.audio)
+            item.seconds = time.perf_counter() - t0
+            self._write_manifest(batch)
+            report(Progress("done" if item.status == "done" else "failed", 1.0,
+                            item.error or f"Finished {out_name}"))
+        log.info("batch %s: %d done, %d failed", folder.name, len(batch.done), len(batch.failed))
+        return batch
+
+    @staticmethod
+    def _reporter(progress: BatchProgressFn | None, n: int, total: int, batch: BatchResult):
+        def report(p: Progress) -> None:
+            if progress:
+                progress(BatchProgress(n, total, p.stage, p.fraction, p.message, tuple(batch.items)))
+        return report
+
+    @staticmethod
+    def _write_manifest(batch: BatchResult) -> None:
+        data = {"folder": batch.folder.name, "engine": batch.engine,
+                "updated": datetime.now().isoformat(timespec="seconds"),
+                "items": [i.to_json(batch.folder) for i in batch.items]}
+        tmp = batch.folder / ".manifest.json.tmp"
+        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, batch.manifest)

@@ -1,0 +1,74 @@
+"""Shared fixtures: real media from ../shared/media (skipped when absent) and small files made with ffmpeg."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from lipsync import LipsyncService, Settings
+from lipsync.media import ffmpeg
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "media"
+EXAMPLES = ROOT / "examples"
+
+
+def shared(name: str) -> Path:
+    """A file of ../shared/media, or skip the test with the reason."""
+    path = SHARED / name
+    if not path.is_file():
+        pytest.skip(f"real test media not available: {path} (../shared/media is absent on this machine)")
+    return path
+
+
+def make(args: list[str], out: Path) -> Path:
+    """Create a file with ffmpeg (raises on failure)."""
+    proc = ffmpeg.run(["-v", "error", "-y", *args, str(out)])
+    assert proc.returncode == 0, proc.stderr.decode()
+    return out
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory) -> Settings:
+    base = tmp_path_factory.mktemp("lipsync")
+    return Settings(outputs_dir=base / "outputs", data_dir=base / "data", checkpoints_dir=base / "ckpt",
+                    engine="builtin")
+
+
+@pytest.fixture(scope="session")
+def service(settings) -> LipsyncService:
+    return LipsyncService(settings)
+
+
+@pytest.fixture(scope="session")
+def burst_audio(tmp_path_factory) -> tuple[Path, float]:
+    """8 s of real English speech cut into 0.8 s bursts and 0.8 s silences: (path, burst length)."""
+    from lipsync.audio import load_audio
+    from lipsync.quality import burst_mask
+
+    src = load_audio(shared("a1_en_hdtf_radio34.wav"))
+    x = src.samples[: 16000 * 8]
+    out = tmp_path_factory.mktemp("burst") / "burst_speech.wav"
+    sf.write(out, x * burst_mask(x.size, 16000), 16000)
+    return out, 0.8
+
+
+@pytest.fixture(scope="session")
+def no_face_video(tmp_path_factory) -> Path:
+    """A 2 s test pattern with no face in it."""
+    out = tmp_path_factory.mktemp("noface") / "test_pattern.mp4"
+    return make(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=2", "-pix_fmt", "yuv420p"], out)
+
+
+@pytest.fixture(scope="session")
+def tone_wav(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("tone") / "tone.wav"
+    t = np.arange(16000 * 2) / 16000
+    sf.write(out, 0.3 * np.sin(2 * np.pi * 220 * t), 16000)
+    return out
+
+
+os.environ.setdefault("GLOG_minloglevel", "2")

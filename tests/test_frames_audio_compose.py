@@ -1,0 +1,100 @@
+"""Frame order (ping-pong), spooled streaming, audio mouth targets, mask and blend."""
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from lipsync.audio import load_audio, mouth_track
+from lipsync.compose import blend, lower_face_mask, mask_roi
+from lipsync.face.analyse import FaceAnalyser
+from lipsync.frames import iter_template_frames, output_frame_count, pingpong_index
+from lipsync.media import iter_video_frames, probe, read_still
+from conftest import shared
+
+
+def test_pingpong_has_no_jumps_and_covers_template():
+    idx = pingpong_index(5, 23)
+    assert idx.tolist()[:13] == [0, 1, 2, 3, 4, 3, 2, 1, 0, 1, 2, 3, 4]
+    assert np.abs(np.diff(idx)).max() == 1
+    assert pingpong_index(10, 4).tolist() == [0, 1, 2, 3]  # longer template is cut
+    assert pingpong_index(1, 3).tolist() == [0, 0, 0]
+
+
+def test_output_length_follows_audio():
+    assert output_frame_count(3.0, 25) == 75
+    assert output_frame_count(1 / 25, 25) == 1
+    assert output_frame_count(0.001, 25) == 1
+
+
+def test_spooled_pingpong_frames_match_direct_decode(tmp_path):
+    info = probe(shared("v4_retalk_face5.mp4"))
+    fps = Fraction(25)
+    direct = [f.copy() for f in iter_video_frames(info, fps, max_frames=12)]
+    index = pingpong_index(12, 40)
+    got = list(iter_template_frames(info, fps, index, tmp_path / "spool.raw"))
+    assert [i for i, _ in got] == index.tolist()
+    for i, frame in got:
+        assert np.array_equal(frame, direct[i])
+    assert not (tmp_path / "spool.raw").exists()
+
+
+def test_mouth_track_closed_in_silence_open_in_speech(burst_audio):
+    path, burst = burst_audio
+    audio = load_audio(path)
+    n = output_frame_count(audio.duration, 25)
+    mt = mouth_track(audio.samples, 25, n, lead_s=0.04)
+    t = (np.arange(n) + 0.5) / 25
+    speech = np.mod(t, 2 * burst) < burst
+    # skip frames next to a boundary (smoothing and lip lead)
+    core = np.abs(np.mod(t, burst) - burst / 2) < burst / 2 - 0.12
+    assert mt.openness[core & ~speech].max() < 0.05
+    assert mt.openness[core & speech].mean() > 0.4
+
+
+def test_mouth_track_silent_audio_is_closed():
+    mt = mouth_track(np.zeros(16000, np.float32), 25, 25)
+    assert np.all(mt.openness == 0)
+
+
+def test_lips_lead_the_sound():
+    x = np.zeros(16000 * 2, np.float32)
+    rng = np.random.default_rng(0)
+    x[16000:] = 0.3 * rng.standard_normal(16000).astype(np.float32)  # sound starts at t = 1.0 s
+    early = mouth_track(x, 25, 50, lead_s=0.12)
+    none = mouth_track(x, 25, 50, lead_s=0.0)
+    first = lambda m: int(np.argmax(m.openness > 0.2))  # noqa: E731
+    assert first(early) < first(none)
+
+
+@pytest.fixture(scope="module")
+def face_frame():
+    frame = read_still(probe(shared("p3_sadtalker_people0.png")))
+    with FaceAnalyser(still=True) as fa:
+        lm, n, score = fa.analyse(frame)
+    assert lm is not None and n == 1 and score > 0.5
+    return frame, lm
+
+
+def test_mask_is_soft_inside_and_zero_outside(face_frame):
+    frame, lm = face_frame
+    roi, margin = mask_roi(lm, frame.shape)
+    mask = lower_face_mask(lm, roi, margin)
+    mouth = ((lm[13] + lm[14]) / 2 - [roi.x0, roi.y0]).astype(int)
+    assert mask[mouth[1], mouth[0]] == pytest.approx(1.0, abs=1e-3)
+    eye = (lm[33] - [roi.x0, roi.y0]).astype(int)
+    assert eye[1] < 0 or mask[max(eye[1], 0), max(eye[0], 0)] == 0
+    assert mask[0].max() == 0 and mask[-1].max() == 0 and mask[:, 0].max() == 0  # fades out inside the roi
+    values = np.unique(mask)
+    assert values.size > 20  # feathered, not a hard edge
+
+
+def test_blend_keeps_everything_outside_the_mask_bit_identical(face_frame):
+    frame, lm = face_frame
+    roi, margin = mask_roi(lm, frame.shape)
+    mask = lower_face_mask(lm, roi, margin)
+    patch = np.full((roi.y1 - roi.y0, roi.x1 - roi.x0, 3), 255, np.uint8)
+    out = blend(frame, patch, roi, mask)
+    full = np.zeros(frame.shape[:2], np.float32)
+    full[roi.slices] = mask
+    assert np.array_equal(out[full == 0], frame[full == 0])
+    assert (out[full > 0.99] >= 253).all()
