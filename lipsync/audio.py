@@ -112,3 +112,35 @@ def mouth_track(samples: np.ndarray, fps: float, n_frames: int, lead_s: float = 
     return MouthTrack(openness=np.clip(open_f, 0, 1).astype(np.float32),
                       width=width[idx].astype(np.float32),
                       speech=vad[idx])
+
+
+# -- Wav2Lip audio features -------------------------------------------------------------------------
+# The official preprocessing (hparams of the release): reproduced exactly, checked against a golden mel.
+W2L_N_FFT, W2L_HOP, W2L_WIN, W2L_MELS, W2L_FMIN, W2L_FMAX = 800, 200, 800, 80, 55, 7600
+W2L_MEL_STEP = 16  # mel frames per video frame window
+W2L_MEL_FPS = 80.0  # mel frames per second (16 kHz / hop 200)
+
+
+def wav2lip_mel(samples: np.ndarray, rate: int = AUDIO_RATE) -> np.ndarray:
+    """80 x T log-mel spectrogram as the official Wav2Lip code computes it (float32).
+
+    Pre-emphasis 0.97, |STFT| with reflect padding (librosa < 0.9's default, which the release used),
+    Slaney mel filterbank 55-7600 Hz, 20*log10 - 20 dB, then scaled and clipped to [-4, 4].
+    """
+    from scipy.signal import lfilter
+
+    y = lfilter([1, -0.97], [1], samples.astype(np.float64))
+    spec = np.abs(librosa.stft(y, n_fft=W2L_N_FFT, hop_length=W2L_HOP, win_length=W2L_WIN,
+                               center=True, pad_mode="reflect"))
+    mel_basis = librosa.filters.mel(sr=rate, n_fft=W2L_N_FFT, n_mels=W2L_MELS, fmin=W2L_FMIN, fmax=W2L_FMAX)
+    db = 20 * np.log10(np.maximum(1e-5, mel_basis @ spec)) - 20
+    return np.clip(8 * (db + 100) / 100 - 4, -4, 4).astype(np.float32)
+
+
+def wav2lip_mel_window(mel: np.ndarray, frame: int, fps: float) -> np.ndarray:
+    """The 80 x 16 mel window for video frame ``frame`` (official indexing; the end is clamped)."""
+    start = int(frame * W2L_MEL_FPS / fps)
+    if start + W2L_MEL_STEP > mel.shape[1]:
+        return mel[:, -W2L_MEL_STEP:] if mel.shape[1] >= W2L_MEL_STEP else \
+            np.pad(mel, ((0, 0), (0, W2L_MEL_STEP - mel.shape[1])), constant_values=-4)
+    return mel[:, start:start + W2L_MEL_STEP]

@@ -1,0 +1,97 @@
+"""Wav2Lip checkpoints: find them in checkpoints/, download once from the Hugging Face hub, load strictly."""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from ...errors import EngineError
+
+log = logging.getLogger("lipsync.engines.wav2lip")
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+@dataclass(frozen=True)
+class WeightsSource:
+    """Where the Wav2Lip weights come from. The default is a public mirror of the official release."""
+
+    repo_id: str = field(default_factory=lambda: _env("LIPSYNC_WAV2LIP_REPO", "camenduru/Wav2Lip"))
+    filename: str = field(default_factory=lambda: _env("LIPSYNC_WAV2LIP_FILE", "checkpoints/wav2lip_gan.pth"))
+    revision: str | None = field(default_factory=lambda: os.environ.get("LIPSYNC_WAV2LIP_REVISION"))
+    #: hub address (None = huggingface_hub's default / $HF_ENDPOINT); a local mirror works too
+    endpoint: str | None = field(default_factory=lambda: os.environ.get("LIPSYNC_HF_ENDPOINT"))
+
+    def local_path(self, checkpoints: Path) -> Path:
+        return Path(checkpoints) / Path(self.filename).name
+
+
+def ensure_weights(checkpoints: Path, source: WeightsSource | None = None, download: bool = True) -> Path:
+    """Path of the checkpoint file, downloading it once (with a progress bar) if it is missing.
+
+    Offline (``HF_HUB_OFFLINE=1``, no network) or ``download=False``: raises EngineError saying which
+    file to put where.
+    """
+    source = source or WeightsSource()
+    target = source.local_path(checkpoints)
+    if target.is_file() and target.stat().st_size > 0:
+        return target
+    where = (f"Put '{Path(source.filename).name}' (Wav2Lip weights, research / non-commercial licence) into "
+             f"'{Path(checkpoints).resolve()}', or run 'python -m lipsync.download' on a machine with "
+             f"internet access and copy the folder.")
+    if not download:
+        raise EngineError(f"Wav2Lip weights not found. {where}")
+    from huggingface_hub import constants, hf_hub_download
+
+    if constants.HF_HUB_OFFLINE:
+        raise EngineError(f"Wav2Lip weights not found and downloads are off (HF_HUB_OFFLINE). {where}")
+    log.info("downloading %s from %s into %s", source.filename, source.repo_id, checkpoints)
+    Path(checkpoints).mkdir(parents=True, exist_ok=True)
+    try:
+        got = Path(hf_hub_download(repo_id=source.repo_id, filename=source.filename, revision=source.revision,
+                                   local_dir=str(checkpoints), endpoint=source.endpoint))
+    except Exception as e:  # network errors come in many types; the message is what matters
+        raise EngineError(f"Could not download the Wav2Lip weights ({type(e).__name__}: {e}). {where}") from e
+    if got.resolve() != target.resolve():
+        os.replace(got, target)
+    return target
+
+
+def read_state_dict(path: Path, map_location: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+    """The generator's state_dict from an official checkpoint file.
+
+    Accepts ``{state_dict, optimizer, global_step, global_epoch}`` or a bare state_dict, keys with or
+    without the ``module.`` prefix (DataParallel). Only tensors are unpickled (``weights_only=True``).
+    """
+    try:
+        obj = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:
+        raise EngineError(f"'{Path(path).name}' is not a readable PyTorch checkpoint ({e}).") from e
+    sd = obj.get("state_dict", obj) if isinstance(obj, dict) else None
+    if not isinstance(sd, dict):
+        raise EngineError(f"'{Path(path).name}' holds no state_dict.")
+    return {(k[len("module."):] if k.startswith("module.") else k): v for k, v in sd.items()}
+
+
+def load_into(model: torch.nn.Module, sd: dict[str, torch.Tensor], name: str) -> None:
+    """Strict load with an error that names missing, unexpected and wrongly shaped keys."""
+    own = model.state_dict()
+    missing = sorted(set(own) - set(sd))
+    unexpected = sorted(set(sd) - set(own))
+    wrong = sorted(k for k in set(own) & set(sd) if tuple(own[k].shape) != tuple(sd[k].shape))
+    if missing or unexpected or wrong:
+        parts = []
+        for label, keys in (("missing keys", missing), ("unexpected keys", unexpected)):
+            if keys:
+                parts.append(f"{len(keys)} {label} ({', '.join(keys[:5])}{', ...' if len(keys) > 5 else ''})")
+        if wrong:
+            k = wrong[0]
+            parts.append(f"{len(wrong)} keys with the wrong shape (e.g. {k}: file {tuple(sd[k].shape)}, "
+                         f"model {tuple(own[k].shape)})")
+        raise EngineError(f"'{name}' is not a Wav2Lip generator checkpoint: {'; '.join(parts)}.")
+    model.load_state_dict(sd, strict=True)
