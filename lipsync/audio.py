@@ -70,12 +70,35 @@ def _smooth_attack_release(x: np.ndarray, attack: float, release: float) -> np.n
     return out
 
 
+def stft_features(samples: np.ndarray, n_fft: int, hop: int, win: int, fn, chunk_frames: int = 3000,
+                  pad_mode: str = "reflect") -> np.ndarray:
+    """``fn(|STFT|)`` computed chunk by chunk, identical to one centred STFT of the whole signal.
+
+    A long recording never needs its whole spectrogram in memory: each chunk is framed from the
+    padded signal exactly where a single centred STFT would frame it.
+    """
+    padded = np.pad(samples, n_fft // 2, mode=pad_mode)
+    n_frames = 1 + (padded.size - n_fft) // hop
+    parts = []
+    for a in range(0, n_frames, chunk_frames):
+        b = min(n_frames, a + chunk_frames)
+        seg = padded[a * hop:(b - 1) * hop + n_fft]
+        mag = np.abs(librosa.stft(seg, n_fft=n_fft, hop_length=hop, win_length=win, center=False))
+        parts.append(fn(mag))
+    return np.concatenate(parts, axis=-1)
+
+
 def speech_activity(samples: np.ndarray, rate: int = AUDIO_RATE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per 10 ms: (voice activity bool, loudness level 0..1 within speech, spectral centroid in Hz)."""
-    spec = np.abs(librosa.stft(samples, n_fft=512, hop_length=HOP, win_length=400, center=True)) ** 2
     freqs = librosa.fft_frequencies(sr=rate, n_fft=512)
     band = (freqs >= 200) & (freqs <= 4000)
-    power = spec[band].sum(axis=0) / 512
+
+    def band_stats(mag: np.ndarray) -> np.ndarray:
+        spec = mag[band] ** 2
+        total = spec.sum(axis=0)
+        return np.stack([total / 512, (freqs[band, None] * spec).sum(axis=0) / (total + 1e-12)])
+
+    power, centroid = stft_features(samples, 512, HOP, 400, band_stats, pad_mode="constant")
     db = 10 * np.log10(power + 1e-12)
     noise, peak = np.percentile(db, 10), np.percentile(db, 97)
     if peak < -65:  # digital silence or near it
@@ -86,7 +109,6 @@ def speech_activity(samples: np.ndarray, rate: int = AUDIO_RATE) -> tuple[np.nda
     vad = binary_closing(vad, structure=np.ones(15))  # bridge gaps < 150 ms
     vad = binary_opening(vad, structure=np.ones(6))  # drop blips < 60 ms
     level = np.clip((db - thr) / max(peak - thr, 1e-6), 0, 1) * vad
-    centroid = (freqs[band, None] * spec[band]).sum(axis=0) / (spec[band].sum(axis=0) + 1e-12)
     return vad, level, centroid
 
 
@@ -130,11 +152,13 @@ def wav2lip_mel(samples: np.ndarray, rate: int = AUDIO_RATE) -> np.ndarray:
     from scipy.signal import lfilter
 
     y = lfilter([1, -0.97], [1], samples.astype(np.float64))
-    spec = np.abs(librosa.stft(y, n_fft=W2L_N_FFT, hop_length=W2L_HOP, win_length=W2L_WIN,
-                               center=True, pad_mode="reflect"))
     mel_basis = librosa.filters.mel(sr=rate, n_fft=W2L_N_FFT, n_mels=W2L_MELS, fmin=W2L_FMIN, fmax=W2L_FMAX)
-    db = 20 * np.log10(np.maximum(1e-5, mel_basis @ spec)) - 20
-    return np.clip(8 * (db + 100) / 100 - 4, -4, 4).astype(np.float32)
+
+    def to_mel(mag: np.ndarray) -> np.ndarray:
+        db = 20 * np.log10(np.maximum(1e-5, mel_basis @ mag)) - 20
+        return np.clip(8 * (db + 100) / 100 - 4, -4, 4).astype(np.float32)
+
+    return stft_features(y, W2L_N_FFT, W2L_HOP, W2L_WIN, to_mel)
 
 
 def wav2lip_mel_window(mel: np.ndarray, frame: int, fps: float) -> np.ndarray:

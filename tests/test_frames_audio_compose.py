@@ -98,3 +98,16 @@ def test_blend_keeps_everything_outside_the_mask_bit_identical(face_frame):
     full[roi.slices] = mask
     assert np.array_equal(out[full == 0], frame[full == 0])
     assert (out[full > 0.99] >= 253).all()
+
+
+def test_chunked_stft_equals_one_stft():
+    import librosa
+
+    from lipsync.audio import stft_features
+
+    rng = np.random.default_rng(1)
+    y = rng.standard_normal(16000 * 3).astype(np.float32)
+    chunked = stft_features(y, 800, 200, 800, lambda m: m, chunk_frames=37)
+    whole = np.abs(librosa.stft(y, n_fft=800, hop_length=200, win_length=800, pad_mode="reflect"))
+    assert chunked.shape == whole.shape
+    assert np.abs(chunked - whole).max() < 1e-5

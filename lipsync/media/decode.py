@@ -48,7 +48,7 @@ def decode_audio_16k(info: MediaInfo) -> np.ndarray:
         raise MediaError(f"'{name}': the audio cannot be decoded ({err[-1] if err else 'ffmpeg failed'}).")
     if samples.size < AUDIO_RATE // 100:
         raise MediaError(f"'{name}': the audio is empty or shorter than 10 ms.")
-    return samples.copy()
+    return samples  # read-only view of ffmpeg's output: no second copy of a long recording
 
 
 def read_still(info: MediaInfo) -> np.ndarray:
