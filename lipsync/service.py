@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -14,8 +15,11 @@ from .audio import AudioTrack, load_audio
 from .config import JobOptions, Settings
 from .engines import EngineRegistry, specs
 from .errors import LipsyncError
-from .face import FaceCache
-from .naming import new_batch_dir, output_name
+from .face import FaceCache, content_hash
+from .report import TemplateReport, evaluate
+from .pipeline import analyse, probe_template
+from .jobs.store import JobStore
+from .naming import new_batch_dir, output_name, safe_stem
 from .pipeline import JobResult, Progress, run_job
 
 log = logging.getLogger("lipsync.service")
@@ -32,9 +36,10 @@ class ItemResult:
     error: str | None = None
     seconds: float = 0.0
     result: JobResult | None = None
+    job_id: str | None = None
 
     def to_json(self, folder: Path | None = None) -> dict:
-        out = {"audio": self.audio, "template": self.template, "status": self.status,
+        out = {"job_id": self.job_id, "audio": self.audio, "template": self.template, "status": self.status,
                "output": (self.output.name if folder and self.output else str(self.output or "")) or None,
                "error": self.error, "seconds": round(self.seconds, 2)}
         if self.result:
@@ -92,10 +97,53 @@ class LipsyncService:
     app queues them); the caches they share are thread-safe.
     """
 
-    def __init__(self, settings: Settings | None = None):
+    def __init__(self, settings: Settings | None = None, store: JobStore | None = None):
         self.settings = settings or Settings()
         self.engines = EngineRegistry(self.settings)
         self.face_cache = FaceCache(self.settings.cache_dir / "faces")
+        #: job history; every item is recorded there before work starts (None = no history)
+        self.store = store
+
+    # -- templates -------------------------------------------------------------------------------
+    def check_template(self, path: str | Path, name: str | None = None) -> TemplateReport:
+        """Quick evaluation of a template (its face analysis is cached for later jobs)."""
+        info = probe_template(Path(path))
+        track = analyse(info, JobOptions(), self.face_cache)
+        report = evaluate(info, track)
+        if name:
+            report.name = name
+        return report
+
+    @property
+    def library_dir(self) -> Path:
+        return self.settings.data_dir / "library"
+
+    def add_to_library(self, path: str | Path, name: str | None = None) -> Path:
+        """Keep a template in the library (by content: the same video is stored once)."""
+        path = Path(path)
+        name = name or path.name
+        digest = content_hash(path)[:12]
+        self.library_dir.mkdir(parents=True, exist_ok=True)
+        for existing in self.library_dir.glob(f"{digest}__*"):
+            return existing
+        suffix = Path(name).suffix.lower() if Path(name).suffix else path.suffix
+        target = self.library_dir / f"{digest}__{safe_stem(name)}{suffix}"
+        tmp = target.with_name("." + target.name + ".tmp")
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, target)
+        return target
+
+    def library(self) -> list[Path]:
+        """Templates kept in the library, newest first."""
+        if not self.library_dir.is_dir():
+            return []
+        files = [p for p in self.library_dir.iterdir() if p.is_file() and not p.name.startswith(".")]
+        return sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)
+
+    @staticmethod
+    def library_label(path: Path) -> str:
+        """The name a library file is shown by (without its content-hash prefix)."""
+        return path.name.split("__", 1)[-1]
 
     @staticmethod
     def engine_specs():
@@ -125,11 +173,15 @@ class LipsyncService:
         taken: set[str] = set()
         plan = [(a, t, output_name(label(t), label(a), taken)) for a in audios for t in templates]
         batch.items = [ItemResult(audio=label(a), template=label(t)) for a, t, _ in plan]
+        if self.store:
+            for item in batch.items:
+                item.job_id = self.store.add(folder.name, item.audio, item.template, engine_name)
         self._write_manifest(batch)
         audio_cache: dict[str, AudioTrack | LipsyncError] = {}
         for n, ((audio, template, out_name), item) in enumerate(zip(plan, batch.items)):
             report = self._reporter(progress, n, len(plan), batch)
             item.status = "running"
+            self._record(item, status="running")
             report(Progress("checking", 0.0, f"Starting {item.template}"))
             t0 = time.perf_counter()
             try:
@@ -154,11 +206,20 @@ class LipsyncService:
                 item.error = f"Unexpected error while making '{out_name}': {type(e).__name__}: {e}"
                 log.exception("item %s + %s crashed", item.template, item.audio)
             item.seconds = time.perf_counter() - t0
+            self._record(item, status=item.status, seconds=round(item.seconds, 2),
+                         output=str(item.output) if item.output else None, error=item.error)
             self._write_manifest(batch)
             report(Progress("done" if item.status == "done" else "failed", 1.0,
                             item.error or f"Finished {out_name}"))
         log.info("batch %s: %d done, %d failed", folder.name, len(batch.done), len(batch.failed))
         return batch
+
+    def _record(self, item: ItemResult, **fields) -> None:
+        if self.store and item.job_id:
+            try:
+                self.store.update(item.job_id, **fields)
+            except Exception:  # history trouble must not fail the video itself
+                log.exception("could not record job %s", item.job_id)
 
     @staticmethod
     def _reporter(progress: BatchProgressFn | None, n: int, total: int, batch: BatchResult):

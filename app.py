@@ -1,0 +1,70 @@
+"""Lip-sync studio web app: Gradio UI + HTTP API on one port (default 127.0.0.1:7860)."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+# Privacy: no analytics / version checks (must be set before gradio is imported).
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+from pathlib import Path  # noqa: E402
+
+from lipsync.config import Settings  # noqa: E402
+from lipsync.logs import setup_logging  # noqa: E402
+
+log = logging.getLogger("lipsync.app")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    env = os.environ.get
+    p = argparse.ArgumentParser(description="Local lip-sync studio (web app).")
+    p.add_argument("--host", default=env("LIPSYNC_HOST", "127.0.0.1"),
+                   help="address to listen on (0.0.0.0 for the whole LAN; default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=int(env("LIPSYNC_PORT", "7860")))
+    p.add_argument("--user", default=env("LIPSYNC_USER"), help="login name (enables login)")
+    p.add_argument("--password", default=env("LIPSYNC_PASSWORD"), help="login password")
+    p.add_argument("--outputs", default=env("LIPSYNC_OUTPUTS", "outputs"), help="folder for results")
+    p.add_argument("--data", default=env("LIPSYNC_DATA", "data"), help="folder for history, caches, logs")
+    p.add_argument("--engine", default=env("LIPSYNC_ENGINE", "builtin"), help="default engine")
+    p.add_argument("--device", default=env("LIPSYNC_DEVICE", "auto"), help="auto, cpu, cuda, cuda:1")
+    return p.parse_args(argv)
+
+
+def build_app(args: argparse.Namespace):
+    """The FastAPI app serving the Gradio UI at / and the HTTP API at /api/v1."""
+    import gradio as gr
+    from fastapi import FastAPI
+
+    from lipsync.api import build_router
+    from lipsync.studio import Studio
+    from lipsync.ui import build_ui
+
+    settings = Settings(outputs_dir=Path(args.outputs), data_dir=Path(args.data), engine=args.engine,
+                        device=args.device)
+    setup_logging(settings.data_dir / "logs")
+    studio = Studio(settings)
+    creds = [(args.user, args.password)] if args.user and args.password else None
+    app = FastAPI(title="Lip-sync studio API", docs_url=None, redoc_url=None, openapi_url=None)
+    app.include_router(build_router(studio, creds))
+    theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
+                              font_mono=["ui-monospace", "monospace"])
+    settings.outputs_dir.mkdir(parents=True, exist_ok=True)
+    app = gr.mount_gradio_app(app, build_ui(studio), path="", auth=creds, theme=theme,
+                              allowed_paths=[str(settings.outputs_dir.resolve())], footer_links=["api"],
+                              ssr_mode=False, mcp_server=False)
+    return app, studio
+
+
+def main(argv=None) -> None:
+    import uvicorn
+
+    args = parse_args(argv)
+    app, _ = build_app(args)
+    log.info("Lip-sync studio on http://%s:%d", args.host, args.port)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_keep_alive=30)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""Job history in SQLite (WAL mode: the history view reads while the worker writes)."""
+from __future__ import annotations
+
+import sqlite3
+import threading
+import uuid
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+COLUMNS = ["id", "created", "batch", "audio", "template", "engine", "status", "seconds", "output", "error"]
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    created TEXT NOT NULL,
+    batch TEXT NOT NULL,
+    audio TEXT NOT NULL,
+    template TEXT NOT NULL,
+    engine TEXT NOT NULL,
+    status TEXT NOT NULL,
+    seconds REAL,
+    output TEXT,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_created ON jobs(created);
+"""
+
+
+class JobStore:
+    """Every job item with its status: queued -> running -> done / failed / interrupted."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        with self._conn() as c:
+            c.execute("PRAGMA journal_mode=WAL")
+            c.executescript(_SCHEMA)
+
+    @contextmanager
+    def _conn(self):
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30)
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+        with conn:  # one transaction, committed on success
+            yield conn
+
+    def add(self, batch: str, audio: str, template: str, engine: str) -> str:
+        """Record a queued item; returns its id."""
+        job_id = uuid.uuid4().hex[:12]
+        with self._conn() as c:
+            c.execute("INSERT INTO jobs (id, created, batch, audio, template, engine, status) "
+                      "VALUES (?, ?, ?, ?, ?, ?, 'queued')",
+                      (job_id, datetime.now().isoformat(timespec="seconds"), batch, audio, template, engine))
+        return job_id
+
+    def update(self, job_id: str, **fields) -> None:
+        """Set some columns of one job (status, seconds, output, error)."""
+        bad = set(fields) - set(COLUMNS)
+        if bad:
+            raise ValueError(f"unknown job columns: {bad}")
+        cols = ", ".join(f"{k} = ?" for k in fields)
+        with self._conn() as c:
+            c.execute(f"UPDATE jobs SET {cols} WHERE id = ?", (*fields.values(), job_id))
+
+    def get(self, job_id: str) -> dict | None:
+        with self._conn() as c:
+            row = c.execute(f"SELECT {', '.join(COLUMNS)} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return dict(zip(COLUMNS, row)) if row else None
+
+    def by_output(self, output: Path) -> dict | None:
+        """The job that produced ``output`` (only produced files may be downloaded)."""
+        with self._conn() as c:
+            row = c.execute(f"SELECT {', '.join(COLUMNS)} FROM jobs WHERE output = ? AND status = 'done'",
+                            (str(output),)).fetchone()
+        return dict(zip(COLUMNS, row)) if row else None
+
+    def history(self, status: str | None = None, since: str | None = None, until: str | None = None,
+                limit: int = 50, offset: int = 0) -> pd.DataFrame:
+        """Jobs newest first, optionally filtered by status and date (YYYY-MM-DD), one page."""
+        where, args = [], []
+        if status and status != "all":
+            where.append("status = ?")
+            args.append(status)
+        if since:
+            where.append("created >= ?")
+            args.append(since)
+        if until:
+            where.append("created < ?")
+            args.append(until + "T99")
+        sql = f"SELECT {', '.join(COLUMNS)} FROM jobs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created DESC, rowid DESC LIMIT ? OFFSET ?"
+        with self._conn() as c:
+            return pd.read_sql_query(sql, c, params=[*args, limit, offset])
+
+    def delete(self, job_id: str) -> None:
+        with self._conn() as c:
+            c.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+
+    def mark_unfinished_interrupted(self) -> int:
+        """At start-up: whatever was queued or running when the process died is interrupted."""
+        with self._conn() as c:
+            return c.execute("UPDATE jobs SET status = 'interrupted' WHERE status IN ('queued', 'running')").rowcount

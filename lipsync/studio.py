@@ -1,0 +1,87 @@
+"""The running application's core: service + job history + one-at-a-time runner.
+
+The web UI and the HTTP API both submit work here, so every job, whoever sent it, runs on the
+same worker one after the other.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+import uuid
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Sequence
+
+from .config import JobOptions, Settings
+from .jobs import JobRunner, JobStore, Ticket
+from .naming import safe_stem
+from .service import BatchProgress, BatchResult, LipsyncService
+
+log = logging.getLogger("lipsync.studio")
+
+
+class Studio:
+    """Owns the service (models and caches), the SQLite history and the worker thread."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.store = JobStore(settings.data_dir / "jobs.sqlite3")
+        n = self.store.mark_unfinished_interrupted()
+        if n:
+            log.warning("%d job(s) were interrupted by the last shutdown", n)
+        self.service = LipsyncService(settings, self.store)
+        self.runner = JobRunner()
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.settings.data_dir / "uploads"
+
+    def keep_upload(self, src: str | Path, name: str | None = None) -> Path:
+        """Copy an uploaded file into the data dir (inputs are kept so a job can be re-run)."""
+        src = Path(src)
+        name = name or src.name
+        folder = self.uploads_dir / uuid.uuid4().hex[:12]
+        folder.mkdir(parents=True, exist_ok=True)
+        suffix = Path(name).suffix.lower()[:8]
+        dest = folder / f"{safe_stem(name, 120)}{suffix}"
+        shutil.copyfile(src, dest)
+        return dest
+
+    def submit_batch(self, audios: Sequence[Path], templates: Sequence[Path], options: JobOptions,
+                     names: dict[str, str] | None = None, kind: str = "batch") -> Ticket:
+        """Queue a batch; the ticket's ``progress`` holds the latest BatchProgress, ``result`` the BatchResult."""
+        def run(ticket: Ticket) -> BatchResult:
+            def on_progress(p: BatchProgress) -> None:
+                ticket.progress = p
+            batch = self.service.generate_batch(list(audios), list(templates), options, on_progress, names=names)
+            if batch.done:
+                self.zip_batch(batch)
+            return batch
+
+        return self.runner.submit(kind, run)
+
+    def options(self, engine: str | None) -> JobOptions:
+        return replace(JobOptions(), engine=engine or self.settings.engine)
+
+    def zip_batch(self, batch: BatchResult) -> Path:
+        """A ZIP of the batch's finished videos and manifest (written next to them)."""
+        target = batch.folder / f"{batch.folder.name}.zip"
+        tmp = target.with_name("." + target.name + ".tmp")
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as z:
+            for item in batch.done:
+                z.write(item.output, item.output.name)
+            if batch.manifest.exists():
+                z.write(batch.manifest, "manifest.json")
+        tmp.replace(target)
+        return target
+
+    def resolve_output(self, batch: str, name: str) -> Path | None:
+        """The produced file ``outputs/<batch>/<name>``, only if the history says the app made it."""
+        root = self.settings.outputs_dir.resolve()
+        path = (root / batch / name).resolve()
+        if path.parent.parent != root or not path.is_file():
+            return None
+        if path.suffix == ".zip" and path.stem == batch:
+            return path
+        return path if self.store.by_output(self.settings.outputs_dir / batch / name) else None
