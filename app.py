@@ -29,6 +29,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--data", default=env("LIPSYNC_DATA", "data"), help="folder for history, caches, logs")
     p.add_argument("--engine", default=env("LIPSYNC_ENGINE", "builtin"), help="default engine")
     p.add_argument("--device", default=env("LIPSYNC_DEVICE", "auto"), help="auto, cpu, cuda, cuda:1")
+    p.add_argument("--max-upload-mb", type=int, default=int(env("LIPSYNC_MAX_UPLOAD_MB", "2048")),
+                   help="largest accepted upload in MB (web page and HTTP API)")
     return p.parse_args(argv)
 
 
@@ -38,11 +40,12 @@ def build_app(args: argparse.Namespace):
     from fastapi import FastAPI
 
     from lipsync.api import build_router
+    from lipsync.limits import UploadLimit
     from lipsync.studio import Studio
     from lipsync.ui import build_ui
 
     settings = Settings(outputs_dir=Path(args.outputs), data_dir=Path(args.data), engine=args.engine,
-                        device=args.device)
+                        device=args.device, max_upload_mb=args.max_upload_mb)
     setup_logging(settings.data_dir / "logs")
     studio = Studio(settings)
     creds = [(args.user, args.password)] if args.user and args.password else None
@@ -53,7 +56,8 @@ def build_app(args: argparse.Namespace):
     settings.outputs_dir.mkdir(parents=True, exist_ok=True)
     app = gr.mount_gradio_app(app, build_ui(studio), path="", auth=creds, theme=theme,
                               allowed_paths=[str(settings.outputs_dir.resolve())], footer_links=["api"],
-                              ssr_mode=False, mcp_server=False)
+                              ssr_mode=False, mcp_server=False, max_file_size=f"{settings.max_upload_mb}mb")
+    app.add_middleware(UploadLimit, max_bytes=settings.max_upload_mb * 2**20, prefix="/api/v1/")
     return app, studio
 
 

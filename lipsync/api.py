@@ -101,6 +101,19 @@ def build_router(studio: Studio, credentials: list[tuple[str, str]] | None = Non
         ticket = await submit(audio, videos, engine)
         return ticket_json(studio, ticket, str(request.base_url))
 
+    @router.post("/batches/{batch}/resume", status_code=202)
+    async def resume_batch(request: Request, batch: str):
+        """Run the unfinished items of a batch again (after a crash); finished ones are skipped."""
+        if not studio.store.batch_rows(batch):
+            raise HTTPException(404, f"No batch '{batch}'.")
+        ticket = studio.resume(batch)
+        return ticket_json(studio, ticket, str(request.base_url))
+
+    @router.get("/batches/resumable")
+    async def resumable():
+        """Batches that have interrupted items."""
+        return {"batches": studio.store.resumable_batches()}
+
     @router.get("/jobs/{job_id}")
     async def job_status(request: Request, job_id: str):
         ticket = studio.runner.get(job_id)

@@ -26,6 +26,10 @@ class Settings:
     device: str = field(default_factory=lambda: _env("LIPSYNC_DEVICE", "auto"))
     #: longest audio accepted, in seconds (refused before any heavy work)
     max_audio_seconds: float = field(default_factory=lambda: float(_env("LIPSYNC_MAX_AUDIO_S", "3600")))
+    #: largest template side in pixels (an 8K video would need gigabytes per batch of frames)
+    max_video_side: int = field(default_factory=lambda: int(_env("LIPSYNC_MAX_VIDEO_SIDE", "4096")))
+    #: largest upload accepted by the web app and the HTTP API, in megabytes
+    max_upload_mb: int = field(default_factory=lambda: int(_env("LIPSYNC_MAX_UPLOAD_MB", "2048")))
 
     @property
     def cache_dir(self) -> Path:

@@ -57,11 +57,14 @@ class JobResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def probe_template(path: Path) -> MediaInfo:
-    """Probe a template and check it has a picture."""
+def probe_template(path: Path, max_side: int | None = None) -> MediaInfo:
+    """Probe a template and check it has a picture (of at most ``max_side`` pixels for videos)."""
     info = probe(path)
     if not info.has_video:
         raise MediaError(f"'{info.path.name}': contains no picture (a template must be a video or a photo).")
+    if max_side and not info.is_image and max(info.width, info.height) > max_side:
+        raise MediaError(f"'{info.path.name}': the video is {info.width}x{info.height} pixels; the limit is "
+                         f"{max_side} pixels on the longest side. Export it at 1080p or 4K.")
     return info
 
 
@@ -115,7 +118,7 @@ def run_job(audio: AudioTrack, template: Path, output: Path, engine: Engine, cac
     """Make one lip-synced MP4 at ``output`` (written under a temporary name, renamed when complete)."""
     t0 = time.perf_counter()
     progress(Progress("checking", 0.0, f"Checking {Path(template).name}"))
-    info = probe_template(Path(template))
+    info = probe_template(Path(template), settings.max_video_side)
     digest = content_hash(info.path)
     fps = template_fps(info, options)
     track = analyse(info, options, cache, digest, progress)

@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 from .audio import AudioTrack, load_audio
 from .config import JobOptions, Settings
 from .engines import EngineRegistry, specs
-from .errors import LipsyncError
+from .errors import LipsyncError, OutputError
 from .face import FaceCache, content_hash
 from .report import TemplateReport, evaluate
 from .pipeline import analyse, probe_template
@@ -37,6 +37,9 @@ class ItemResult:
     seconds: float = 0.0
     result: JobResult | None = None
     job_id: str | None = None
+    audio_path: Path = Path()
+    template_path: Path = Path()
+    planned: Path = Path()  #: where the output is written when the item succeeds
 
     def to_json(self, folder: Path | None = None) -> dict:
         out = {"job_id": self.job_id, "audio": self.audio, "template": self.template, "status": self.status,
@@ -161,41 +164,87 @@ class LipsyncService:
         """Every audio x every template. One item failing never stops the others.
 
         ``names`` maps an input path to the name the user knows it by (uploads get temporary paths).
-        The manifest is rewritten after every item, so whatever finished is recorded.
+        Every item is recorded (history) before work starts; the manifest is rewritten after every
+        item, so whatever finished is recorded.
         """
         options = options or JobOptions()
         engine_name = options.engine or self.settings.engine
         names = names or {}
-        folder = Path(folder) if folder else new_batch_dir(self.settings.outputs_dir)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = self._batch_folder(folder)
         batch = BatchResult(folder=folder, engine=engine_name)
         label = lambda p: names.get(str(p), Path(p).name)  # noqa: E731
         taken: set[str] = set()
-        plan = [(a, t, output_name(label(t), label(a), taken)) for a in audios for t in templates]
-        batch.items = [ItemResult(audio=label(a), template=label(t)) for a, t, _ in plan]
-        if self.store:
-            for item in batch.items:
-                item.job_id = self.store.add(folder.name, item.audio, item.template, engine_name)
+        for a in audios:
+            for t in templates:
+                out = folder / output_name(label(t), label(a), taken)
+                item = ItemResult(audio=label(a), template=label(t), audio_path=Path(a), template_path=Path(t),
+                                  planned=out)
+                if self.store:
+                    item.job_id = self.store.add(folder.name, item.audio, item.template, engine_name,
+                                                 audio_path=str(a), template_path=str(t), output=str(out))
+                batch.items.append(item)
+        return self._run(batch, options, progress)
+
+    def resume_batch(self, batch_name: str, progress: BatchProgressFn | None = None) -> BatchResult:
+        """Run again every item of a recorded batch that is not done (interrupted, queued, failed),
+        into the same folder; finished items are kept as they are."""
+        if not self.store:
+            raise LipsyncError("Resuming needs the job history.")
+        rows = self.store.batch_rows(batch_name)
+        if not rows:
+            raise LipsyncError(f"No batch '{batch_name}' in the history.")
+        folder = self.settings.outputs_dir / batch_name
+        folder.mkdir(parents=True, exist_ok=True)
+        batch = BatchResult(folder=folder, engine=rows[0]["engine"])
+        for row in rows:
+            out = Path(row["output"]) if row["output"] else None
+            done = row["status"] == "done" and out is not None and out.is_file()
+            batch.items.append(ItemResult(
+                audio=row["audio"], template=row["template"], status="done" if done else "waiting",
+                output=out if done else None, error=None, seconds=row["seconds"] or 0.0, job_id=row["id"],
+                audio_path=Path(row["audio_path"] or ""), template_path=Path(row["template_path"] or ""),
+                planned=out))
+        for item in batch.items:
+            if item.status != "done":
+                self._record(item, status="queued", error=None)
+        return self._run(batch, JobOptions(engine=batch.engine), progress)
+
+    def _batch_folder(self, folder: Path | None) -> Path:
+        try:
+            folder = Path(folder) if folder else new_batch_dir(self.settings.outputs_dir)
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise OutputError(f"Cannot create the output folder '{folder or self.settings.outputs_dir}': "
+                              f"{e.strerror or e}.") from e
+        return folder
+
+    def _run(self, batch: BatchResult, options: JobOptions, progress: BatchProgressFn | None) -> BatchResult:
+        """Run the batch's items that are not done yet, in order."""
+        engine_name = options.engine or self.settings.engine
         self._write_manifest(batch)
         audio_cache: dict[str, AudioTrack | LipsyncError] = {}
-        for n, ((audio, template, out_name), item) in enumerate(zip(plan, batch.items)):
-            report = self._reporter(progress, n, len(plan), batch)
-            item.status = "running"
-            self._record(item, status="running")
+        for n, item in enumerate(batch.items):
+            if item.status == "done":
+                continue
+            report = self._reporter(progress, n, len(batch.items), batch)
+            item.status, item.error = "running", None
+            self._record(item, status="running", started=time.time())
             report(Progress("checking", 0.0, f"Starting {item.template}"))
             t0 = time.perf_counter()
             try:
-                track = audio_cache.get(str(audio))
+                track = audio_cache.get(str(item.audio_path))
                 if track is None:
                     try:
-                        track = load_audio(audio, self.settings.max_audio_seconds)
+                        track = load_audio(item.audio_path, self.settings.max_audio_seconds)
                     except LipsyncError as e:
                         track = e
-                    audio_cache = {str(audio): track}  # the decoded audio of the previous row is freed
+                    audio_cache = {str(item.audio_path): track}  # the previous audio is freed
                 if isinstance(track, LipsyncError):
                     raise track
+                if not item.template_path.is_file():
+                    raise LipsyncError(f"'{item.template}': the template file is no longer available.")
                 engine = self.engines.get(engine_name)
-                item.result = run_job(track, Path(template), folder / out_name, engine, self.face_cache,
+                item.result = run_job(track, item.template_path, item.planned, engine, self.face_cache,
                                       self.settings, options, report)
                 item.output, item.status = item.result.output, "done"
             except LipsyncError as e:
@@ -203,15 +252,15 @@ class LipsyncService:
                 log.warning("item %s + %s failed: %s", item.template, item.audio, e)
             except Exception as e:  # never let one item stop the batch; the log keeps the traceback
                 item.status = "failed"
-                item.error = f"Unexpected error while making '{out_name}': {type(e).__name__}: {e}"
+                item.error = f"Unexpected error while making '{item.planned.name}': {type(e).__name__}: {e}"
                 log.exception("item %s + %s crashed", item.template, item.audio)
             item.seconds = time.perf_counter() - t0
-            self._record(item, status=item.status, seconds=round(item.seconds, 2),
-                         output=str(item.output) if item.output else None, error=item.error)
+            self._record(item, status=item.status, seconds=round(item.seconds, 2), error=item.error,
+                         finished=time.time())
             self._write_manifest(batch)
             report(Progress("done" if item.status == "done" else "failed", 1.0,
-                            item.error or f"Finished {out_name}"))
-        log.info("batch %s: %d done, %d failed", folder.name, len(batch.done), len(batch.failed))
+                            item.error or f"Finished {item.planned.name}"))
+        log.info("batch %s: %d done, %d failed", batch.folder.name, len(batch.done), len(batch.failed))
         return batch
 
     def _record(self, item: ItemResult, **fields) -> None:

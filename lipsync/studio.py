@@ -15,6 +15,7 @@ from typing import Sequence
 
 from .config import JobOptions, Settings
 from .jobs import JobRunner, JobStore, Ticket
+from .media.encode import PARTIAL_SUFFIX
 from .naming import safe_stem
 from .service import BatchProgress, BatchResult, LipsyncService
 
@@ -32,6 +33,37 @@ class Studio:
             log.warning("%d job(s) were interrupted by the last shutdown", n)
         self.service = LipsyncService(settings, self.store)
         self.runner = JobRunner()
+        self.clean_leftovers()
+
+    def clean_leftovers(self) -> int:
+        """Remove what a killed process left half-written: partial videos, temp files, work folders."""
+        removed = 0
+        patterns = [(self.settings.outputs_dir, f"*/.*{PARTIAL_SUFFIX}"), (self.settings.outputs_dir, "*/.*.tmp"),
+                    (self.settings.data_dir, "library/.*.tmp"), (self.settings.cache_dir, "faces/*.tmp")]
+        for root, pattern in patterns:
+            for path in root.glob(pattern):
+                path.unlink(missing_ok=True)
+                removed += 1
+        work = self.settings.work_dir
+        if work.is_dir():
+            for path in work.iterdir():
+                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+                removed += 1
+        if removed:
+            log.info("start-up: removed %d leftover temporary file(s)", removed)
+        return removed
+
+    def resume(self, batch: str) -> Ticket:
+        """Queue the unfinished items of a recorded batch (finished ones are skipped)."""
+        def run(ticket: Ticket) -> BatchResult:
+            def on_progress(p: BatchProgress) -> None:
+                ticket.progress = p
+            result = self.service.resume_batch(batch, on_progress)
+            if result.done:
+                self.zip_batch(result)
+            return result
+
+        return self.runner.submit("resume", run)
 
     @property
     def uploads_dir(self) -> Path:

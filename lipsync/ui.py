@@ -170,6 +170,28 @@ def build_ui(studio: Studio) -> gr.Blocks:
             studio.store.delete(job_id)
         return "", None, None, history(status, since, until, page)
 
+    def resume(batch):
+        if not batch:
+            raise gr.Error("Choose an interrupted batch first.")
+        ticket = studio.resume(batch)
+
+        def update(t):
+            if t.state == "queued":
+                return f"Waiting in the queue (position {studio.runner.position(t)})…"
+            if not t.is_finished:
+                p = t.progress
+                return f"Resuming {batch}: item {p.item + 1} / {p.n_items}: {p.message}" if p else "Starting…"
+            if t.state == "failed":
+                return f"**Could not resume:** {t.error}"
+            b = t.result
+            return f"**Resumed {batch}: {len(b.done)} / {len(b.items)} done**" + \
+                (f", {len(b.failed)} failed" if b.failed else "")
+
+        yield from wait_for(ticket, update)
+
+    def resumable_choices():
+        return gr.update(choices=studio.store.resumable_batches(), value=None)
+
     # -- Logs ------------------------------------------------------------------------------------
     log_path = studio.settings.data_dir / "logs" / LOG_FILE
 
@@ -256,8 +278,17 @@ def build_ui(studio: Studio) -> gr.Blocks:
             with gr.Row():
                 h_video = gr.Video(label="Output", interactive=False)
                 h_file = gr.File(label="Download", interactive=False)
+            with gr.Row():
+                h_batches = gr.Dropdown(choices=studio.store.resumable_batches(), label="Interrupted batches",
+                                        elem_id="resumable")
+                h_resume = gr.Button("Resume batch (skips finished videos)")
+            h_resume_status = gr.Markdown()
             h_inputs = [h_status, h_since, h_until, h_page]
-            h_refresh.click(history, h_inputs, h_table, api_name="history")
+            h_resume.click(resume, h_batches, h_resume_status, api_name="resume", concurrency_limit=1,
+                           concurrency_id=GPU).then(resumable_choices, None, h_batches, api_name=False).then(
+                history, h_inputs, h_table, api_name=False)
+            h_refresh.click(history, h_inputs, h_table, api_name="history").then(
+                resumable_choices, None, h_batches, api_name=False)
             for comp in (h_status, h_page):
                 comp.change(history, h_inputs, h_table, api_name=False)
             h_table.select(pick_job, h_table, [h_job, h_video, h_file], api_name=False)

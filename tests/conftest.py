@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+import requests
 import soundfile as sf
 
 from lipsync import LipsyncService, Settings
@@ -69,6 +74,35 @@ def tone_wav(tmp_path_factory) -> Path:
     t = np.arange(16000 * 2) / 16000
     sf.write(out, 0.3 * np.sin(2 * np.pi * 220 * t), 16000)
     return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(tmp: Path, *extra: str) -> tuple[subprocess.Popen, str]:
+    """Start the real app (``app.py``) on a free port with its data under ``tmp``; wait until it answers."""
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    log = open(tmp / f"app-{port}.out", "wb")  # a file, not a pipe: a full pipe would block the app
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port), "--data", str(tmp / "data"),
+                             "--outputs", str(tmp / "outputs"), *extra],
+                            cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError((tmp / f"app-{port}.out").read_text(errors="replace")[-3000:])
+        try:
+            if requests.get(url, timeout=2).status_code in (200, 401):
+                return proc, url
+        except requests.ConnectionError:
+            time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError("app did not start")
 
 
 os.environ.setdefault("GLOG_minloglevel", "2")

@@ -2,7 +2,6 @@
 that records every network request the page makes."""
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -12,36 +11,10 @@ from urllib.parse import urlparse
 import pytest
 import requests
 
-from conftest import EXAMPLES, ROOT, shared
+from conftest import EXAMPLES, ROOT, shared, start_app
 
 pytestmark = pytest.mark.slow
 DOCS = ROOT / "docs"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_app(tmp: Path, *extra: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port), "--data", str(tmp / "data"),
-                             "--outputs", str(tmp / "outputs"), *extra],
-                            cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(proc.stdout.read().decode()[-3000:])
-        try:
-            if requests.get(url, timeout=2).status_code in (200, 401):
-                return proc, url
-        except requests.ConnectionError:
-            time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError("app did not start")
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 COLUMNS = ["id", "created", "batch", "audio", "template", "engine", "status", "seconds", "output", "error"]
+#: where the job's inputs were kept (so it can be run again); not shown in the history table
+INPUT_COLUMNS = ["audio_path", "template_path", "started", "finished"]
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,
@@ -22,7 +24,11 @@ CREATE TABLE IF NOT EXISTS jobs (
     status TEXT NOT NULL,
     seconds REAL,
     output TEXT,
-    error TEXT
+    error TEXT,
+    audio_path TEXT,
+    template_path TEXT,
+    started REAL,
+    finished REAL
 );
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs(created);
 """
@@ -49,18 +55,34 @@ class JobStore:
         with conn:  # one transaction, committed on success
             yield conn
 
-    def add(self, batch: str, audio: str, template: str, engine: str) -> str:
-        """Record a queued item; returns its id."""
+    def add(self, batch: str, audio: str, template: str, engine: str, audio_path: str = "",
+            template_path: str = "", output: str | None = None) -> str:
+        """Record a queued item (with where its inputs are kept and its planned output); returns its id."""
         job_id = uuid.uuid4().hex[:12]
         with self._conn() as c:
-            c.execute("INSERT INTO jobs (id, created, batch, audio, template, engine, status) "
-                      "VALUES (?, ?, ?, ?, ?, ?, 'queued')",
-                      (job_id, datetime.now().isoformat(timespec="seconds"), batch, audio, template, engine))
+            c.execute("INSERT INTO jobs (id, created, batch, audio, template, engine, status, output, audio_path, "
+                      "template_path) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+                      (job_id, datetime.now().isoformat(timespec="seconds"), batch, audio, template, engine,
+                       output, audio_path, template_path))
         return job_id
+
+    def batch_rows(self, batch: str) -> list[dict]:
+        """All items of a batch in the order they were queued, with their input paths."""
+        cols = COLUMNS + INPUT_COLUMNS
+        with self._conn() as c:
+            rows = c.execute(f"SELECT {', '.join(cols)} FROM jobs WHERE batch = ? ORDER BY rowid", (batch,)).fetchall()
+        return [dict(zip(cols, r)) for r in rows]
+
+    def resumable_batches(self) -> list[str]:
+        """Batches with items that did not finish (interrupted or queued), newest first."""
+        with self._conn() as c:
+            rows = c.execute("SELECT batch, MAX(rowid) FROM jobs WHERE status IN ('interrupted', 'queued') "
+                             "GROUP BY batch ORDER BY 2 DESC").fetchall()
+        return [r[0] for r in rows]
 
     def update(self, job_id: str, **fields) -> None:
         """Set some columns of one job (status, seconds, output, error)."""
-        bad = set(fields) - set(COLUMNS)
+        bad = set(fields) - set(COLUMNS) - set(INPUT_COLUMNS)
         if bad:
             raise ValueError(f"unknown job columns: {bad}")
         cols = ", ".join(f"{k} = ?" for k in fields)
@@ -92,7 +114,8 @@ class JobStore:
         if until:
             where.append("created < ?")
             args.append(until + "T99")
-        sql = f"SELECT {', '.join(COLUMNS)} FROM jobs"
+        cols = [("CASE WHEN status = 'done' THEN output END AS output" if c == "output" else c) for c in COLUMNS]
+        sql = f"SELECT {', '.join(cols)} FROM jobs"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY created DESC, rowid DESC LIMIT ? OFFSET ?"
