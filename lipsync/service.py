@@ -170,9 +170,16 @@ class LipsyncService:
         options = options or JobOptions()
         engine_name = options.engine or self.settings.engine
         names = names or {}
-        folder = self._batch_folder(folder)
-        batch = BatchResult(folder=folder, engine=engine_name)
         label = lambda p: names.get(str(p), Path(p).name)  # noqa: E731
+        try:
+            folder = self._batch_folder(folder)
+        except OutputError as e:  # every item fails with the reason; the caller (and the app) go on
+            batch = BatchResult(folder=Path(folder or self.settings.outputs_dir), engine=engine_name)
+            batch.items = [ItemResult(audio=label(a), template=label(t), status="failed", error=str(e))
+                           for a in audios for t in templates]
+            log.error("batch not started: %s", e)
+            return batch
+        batch = BatchResult(folder=folder, engine=engine_name)
         taken: set[str] = set()
         for a in audios:
             for t in templates:

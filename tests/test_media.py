@@ -131,3 +131,15 @@ def test_writer_unwritable_folder(tmp_path, tone_wav):
     blocker.write_text("a file where the output folder should be")
     with pytest.raises(OutputError, match="Cannot write"):
         VideoWriter(blocker / "x.mp4", (96, 64), Fraction(25), tone_wav, 1.0)
+
+
+def test_writer_disk_full_gives_a_clear_message(tmp_path, tone_wav):
+    """The partial file is made a link to /dev/full: every write fails with the kernel's ENOSPC."""
+    final = tmp_path / "full.mp4"
+    partial_path(final).symlink_to("/dev/full")
+    with pytest.raises(OutputError, match="disk is full"):
+        with VideoWriter(final, (96, 64), Fraction(25), tone_wav, 1.0) as w:
+            for _ in range(25):
+                w.write(np.zeros((64, 96, 3), np.uint8))
+            w.close()
+    assert not final.exists() and not partial_path(final).exists()

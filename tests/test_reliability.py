@@ -307,3 +307,20 @@ def test_downloads_only_serve_produced_files(tmp_path):
             assert requests.get(url + path).status_code in (403, 404), path
     finally:
         stop(proc)
+
+
+def test_disk_full_and_unwritable_output_fail_items_not_the_service(service, tmp_path):
+    from lipsync.media.encode import partial_path
+
+    audio, tpl = shared("a5_zh_bus.wav"), shared("p3_sadtalker_people0.png")
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    partial_path(folder / "p3_sadtalker_people0__a5_zh_bus.mp4").symlink_to("/dev/full")
+    batch = service.generate_batch([audio], [tpl, shared("p1_hallo6.jpg")], folder=folder)
+    assert [i.status for i in batch.items] == ["failed", "done"]
+    assert "disk is full" in batch.items[0].error
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    batch = service.generate_batch([audio], [tpl], folder=blocker / "batch")
+    assert batch.items[0].status == "failed" and "Cannot create the output folder" in batch.items[0].error
+    assert service.generate(audio, tpl).status == "done"  # and the service goes on
