@@ -145,3 +145,16 @@ def test_example_client_script_downloads_results(app, tmp_path):
     assert "1 / 1 done" in proc.stdout
     assert (out / "demo_face__demo_speech.mp4").stat().st_size > 10_000
     assert list(out.glob("*.zip"))
+
+
+def test_http_upload_names_with_path_parts_stay_inside(app):
+    url, tmp = app
+    r = requests.post(url + "api/v1/generate/single",
+                      files={"audio": ("../../../talk $(id).wav", open(shared("a5_zh_bus.wav"), "rb")),
+                             "video": ("..\\..\\..\\Ärztin; rm -rf.png", open(shared("p3_sadtalker_people0.png"), "rb"))})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert "/" not in body["output"] and ".." not in body["output"] and "$(" not in body["output"]
+    kept = list((tmp / "data" / "uploads").rglob("*"))
+    assert all(str(p.resolve()).startswith(str((tmp / "data" / "uploads").resolve())) for p in kept)
+    assert not list(tmp.parent.glob("talk*"))

@@ -113,8 +113,8 @@ def test_writer_renames_only_when_complete(tmp_path, tone_wav):
     info = probe(final)
     assert info.video_codec == "h264" and info.audio_codec == "aac" and info.fps == 25
     assert (info.width, info.height) == (96, 64)
-    head = final.read_bytes()[:4096]
-    assert head.find(b"moov") < head.find(b"mdat") or b"mdat" not in head  # +faststart: index first
+    data = final.read_bytes()
+    assert 0 < data.find(b"moov") < data.find(b"mdat")  # +faststart: the index comes first
 
 
 def test_writer_failure_leaves_no_partial_file(tmp_path, tone_wav):
@@ -143,3 +143,14 @@ def test_writer_disk_full_gives_a_clear_message(tmp_path, tone_wav):
                 w.write(np.zeros((64, 96, 3), np.uint8))
             w.close()
     assert not final.exists() and not partial_path(final).exists()
+
+
+@pytest.mark.parametrize("ext,codec", [("mov", "libx264"), ("avi", "mpeg4"), ("webm", "libvpx"), ("flv", "flv"),
+                                       ("mkv", "libx264")])
+def test_template_containers(tmp_path, ext, codec):
+    path = make(["-f", "lavfi", "-i", "testsrc=size=128x96:rate=25:duration=1", "-c:v", codec,
+                 "-pix_fmt", "yuv420p"], tmp_path / f"clip.{ext}")
+    info = probe(path)
+    assert info.has_video and not info.is_image and (info.width, info.height) == (128, 96)
+    frames = list(iter_video_frames(info, Fraction(25)))
+    assert len(frames) == 25 and frames[0].shape == (96, 128, 3)

@@ -134,7 +134,7 @@ def hostile(tmp_path_factory):
     f["text.mp4"] = d / "text.mp4"
     f["text.mp4"].write_text("hello, this is not a video\n" * 50)
     f["audio_only.mp4"] = make(["-i", str(shared("a5_zh_bus.wav")), "-c:a", "aac"], d / "audio_only.mp4")
-    f["one_pixel.mp4"] = make(["-f", "lavfi", "-i", "color=c=gray:size=2x64:rate=25:duration=1",
+    f["one_pixel.mp4"] = make(["-f", "lavfi", "-i", "color=c=gray:size=1x64:rate=25:duration=1",
                                "-c:v", "libx264", "-pix_fmt", "yuv444p"], d / "one_pixel.mp4")
     f["8k.mp4"] = make(["-f", "lavfi", "-i", "color=c=gray:size=7680x4320:rate=25:duration=0.2", "-c:v", "libx264",
                         "-preset", "ultrafast"], d / "8k.mp4")

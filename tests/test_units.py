@@ -1,0 +1,82 @@
+"""Small units: output naming, the job runner, the template report, the engine registry."""
+import threading
+import time
+from datetime import datetime
+from fractions import Fraction
+
+import pytest
+
+from lipsync import Settings
+from lipsync.engines import EngineRegistry
+from lipsync.errors import EngineError
+from lipsync.face import FaceCache
+from lipsync.jobs import JobRunner
+from lipsync.media import probe
+from lipsync.naming import new_batch_dir, output_name, safe_stem
+from lipsync.report import evaluate
+from conftest import shared
+
+
+def test_safe_names():
+    assert safe_stem("../../etc/passwd") == "passwd"
+    assert safe_stem("Dr. Müller 医生.mp4") == "Dr._Müller_医生"
+    assert safe_stem("a;b|c`$(rm -rf ~)`.mov") == "a_b_c_rm_-rf"
+    assert safe_stem("x" * 500 + ".mp4") == "x" * 60
+    assert safe_stem("....") == "file"
+    taken: set[str] = set()
+    assert output_name("doc.mp4", "talk.wav", taken) == "doc__talk.mp4"
+    assert output_name("doc.mp4", "talk.wav", taken) == "doc__talk_2.mp4"
+
+
+def test_batch_dirs_are_unique(tmp_path):
+    now = datetime(2026, 1, 2, 3, 4, 5)
+    a, b = new_batch_dir(tmp_path, now), new_batch_dir(tmp_path, now)
+    assert a.name == "20260102_030405" and b.name == "20260102_030405_2"
+
+
+def test_runner_runs_one_at_a_time_in_order_and_survives_errors():
+    runner = JobRunner()
+    running, seen, order = [0], [], []
+    lock = threading.Lock()
+
+    def job(n):
+        def fn(ticket):
+            with lock:
+                running[0] += 1
+                seen.append(running[0])
+            time.sleep(0.05)
+            order.append(n)
+            with lock:
+                running[0] -= 1
+            if n == 2:
+                raise ValueError("boom")
+            return n * 10
+        return fn
+
+    tickets = [runner.submit("t", job(n)) for n in range(5)]
+    assert runner.position(tickets[4]) >= 1
+    for t in tickets:
+        assert t.wait(10)
+    assert order == [0, 1, 2, 3, 4] and max(seen) == 1
+    assert [t.state for t in tickets] == ["done", "done", "failed", "done", "done"]
+    assert tickets[2].error == "ValueError: boom" and tickets[3].result == 30
+    assert runner.position(tickets[4]) == 0 and runner.get(tickets[1].id) is tickets[1]
+
+
+def test_template_report_verdicts(tmp_path):
+    cache = FaceCache(tmp_path)
+    good = probe(shared("v4_retalk_face5.mp4"))
+    report = evaluate(good, cache.get(good, Fraction(25)))
+    assert report.verdict == "good" and report.mouth_moves and report.speech_share > 0.5
+    assert "GOOD" in report.to_markdown()
+    small = probe(shared("p2_hallo7.jpg"))
+    r2 = evaluate(small, cache.get(small, Fraction(25)))
+    assert r2.is_photo and r2.width == 1920  # big photos are scaled down to 1920 px
+
+
+def test_registry_unknown_engine(tmp_path):
+    reg = EngineRegistry(Settings(data_dir=tmp_path))
+    with pytest.raises(EngineError, match="Unknown engine 'nope'.*builtin"):
+        reg.get("nope")
+    assert reg.get("builtin") is reg.get("builtin")
+    assert set(reg.names()) >= {"builtin", "wav2lip"}
