@@ -27,7 +27,7 @@ def main() -> None:
             proc.terminate()
             proc.wait(10)
     ok = sum(s == "done" for s in res.statuses)
-    print(f"  20 clients (10 gradio_client + 10 HTTP), 2 s audio + photo each:")
+    print("  20 clients (10 gradio_client + 10 HTTP), 2 s audio + photo each:")
     print(f"  completed {ok}/20 in {res.seconds:.1f} s = {res.jobs_per_minute:.1f} jobs/minute")
     print(f"  latency p50 {res.pct(50):.1f} s, p95 {res.pct(95):.1f} s (queue wait + work)")
     print(f"  5xx responses: {sum(c >= 500 for c in res.http_codes)}; history rows {len(res.rows)} "

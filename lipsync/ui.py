@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 import gradio as gr
 import pandas as pd
 
 from .engines import specs
+from .errors import LipsyncError
 from .logs import LOG_FILE
 from .service import BatchResult, ItemResult
 from .studio import Studio
@@ -20,6 +20,8 @@ STAGE_WORDS = {"checking": "checking", "analysing": "analysing", "lip-syncing": 
                "encoding": "encoding", "done": "done", "failed": "failed", "running": "working",
                "waiting": "waiting"}
 GPU = "gpu"  # one concurrency id for every event that generates: they run one at a time
+# what the file pickers offer; the content decides in the end (a renamed file gets a clear message)
+TEMPLATE_TYPES = [".mp4", ".mov", ".avi", ".mkv", ".webm", ".flv", ".m4v", ".jpg", ".jpeg", ".png", ".webp"]
 
 
 def _engine_choices() -> list[tuple[str, str]]:
@@ -133,9 +135,11 @@ def build_ui(studio: Studio) -> gr.Blocks:
             raise gr.Error("Please upload a template video or photo to check.")
         try:
             report = service.check_template(template, Path(template).name)
-        except Exception as e:  # shown to the user, never a traceback
-            msg = str(e) if hasattr(e, "kind") else f"Could not check this file: {e}"
-            return f"### ❌ {msg}", {}
+        except LipsyncError as e:  # shown to the user, never a traceback
+            return f"### ❌ {e}", {}
+        except Exception as e:
+            log.exception("template check failed")
+            return f"### ❌ Could not check '{Path(template).name}': {type(e).__name__}: {e}", {}
         return report.to_markdown(), report.to_dict()
 
     def add_to_library(template):
@@ -213,7 +217,7 @@ def build_ui(studio: Studio) -> gr.Blocks:
                     b_audio = gr.Audio(type="filepath", label="1. Audio recording", sources=["upload"],
                                        elem_id="batch-audio")
                     b_files = gr.File(file_count="multiple", label="2. Template videos or photos (drag and drop)",
-                                      file_types=["video", "image"], elem_id="batch-templates")
+                                      file_types=TEMPLATE_TYPES, elem_id="batch-templates")
                     b_lib = gr.Dropdown(choices=library_choices(), multiselect=True,
                                         label="…or templates from the library", value=[])
                     b_engine = gr.Radio(_engine_choices(), value=engine_default, label="3. Engine")
@@ -235,7 +239,7 @@ def build_ui(studio: Studio) -> gr.Blocks:
             with gr.Row():
                 with gr.Column():
                     s_audio = gr.Audio(type="filepath", label="Audio recording", sources=["upload"])
-                    s_template = gr.File(label="Template video or photo", file_types=["video", "image"])
+                    s_template = gr.File(label="Template video or photo", file_types=TEMPLATE_TYPES)
                     s_engine = gr.Radio(_engine_choices(), value=engine_default, label="Engine")
                     s_note = gr.Markdown(_engine_note(engine_default))
                     s_start = gr.Button("Generate", variant="primary")
@@ -252,7 +256,7 @@ def build_ui(studio: Studio) -> gr.Blocks:
             gr.Markdown("Quick evaluation of a new template video: upload it and get a report in seconds.")
             with gr.Row():
                 with gr.Column():
-                    t_file = gr.File(label="Template video or photo", file_types=["video", "image"])
+                    t_file = gr.File(label="Template video or photo", file_types=TEMPLATE_TYPES)
                     t_check = gr.Button("Check template", variant="primary")
                     t_add = gr.Button("Add to library")
                     t_lib = gr.Dataframe(value=library_table(), label="Library", interactive=False)

@@ -1,6 +1,5 @@
 """Probe, decode and encode with the real ffmpeg binary from imageio-ffmpeg."""
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -19,10 +19,10 @@ import cv2
 import numpy as np
 
 from ..audio import MouthTrack, mouth_track
-from ..compose import Roi, face_scale, mask_roi, lower_face_mask
+from ..compose import face_scale, mask_roi, lower_face_mask
 from ..config import Settings
 from ..face import landmarks as L
-from ..media import iter_video_frames, read_still
+from ..media import iter_video_frames
 from .base import FrameIn, Patch, RenderJob
 from .mouth_warp import warp_mouth
 from .registry import EngineSpec, register

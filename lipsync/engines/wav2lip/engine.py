@@ -156,9 +156,9 @@ class Wav2LipEngine:
             try:
                 results.append(self._forward(mels[i:i + n], faces[i:i + n]))
                 i += n
-            except torch.OutOfMemoryError:
+            except torch.OutOfMemoryError as e:
                 if self.batch_size <= 1:
-                    raise EngineError("The GPU ran out of memory even for one frame.")
+                    raise EngineError("The GPU ran out of memory even for one frame.") from e
                 self.batch_size //= 2
                 torch.cuda.empty_cache()
                 log.warning("GPU out of memory: batch size lowered to %d", self.batch_size)
