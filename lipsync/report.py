@@ -38,9 +38,8 @@ class TemplateReport:
         return asdict(self)
 
     def to_markdown(self) -> str:
-        icon = {"good": "✅", "usable": "⚠️", "poor": "❌"}[self.verdict]
         kind = "photo" if self.is_photo else f"{self.fps:g} fps, {self.seconds:.1f} s"
-        lines = [f"### {icon} {self.verdict.upper()}: {self.name}", "",
+        lines = [f"### {self.verdict.upper()}: {self.name}", "",
                  f"- Picture: {self.width} x {self.height} ({kind})",
                  f"- Face found in {self.face_share:.0%} of frames, about {self.face_width_px:.0f} px wide",
                  f"- Head: {'frontal' if self.turn < 0.12 else 'turned'} (turn {self.turn:.2f}), "

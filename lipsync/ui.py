@@ -136,10 +136,10 @@ def build_ui(studio: Studio) -> gr.Blocks:
         try:
             report = service.check_template(template, Path(template).name)
         except LipsyncError as e:  # shown to the user, never a traceback
-            return f"### ❌ {e}", {}
+            return f"### NOT USABLE: {e}", {}
         except Exception as e:
             log.exception("template check failed")
-            return f"### ❌ Could not check '{Path(template).name}': {type(e).__name__}: {e}", {}
+            return f"### NOT USABLE: could not check '{Path(template).name}': {type(e).__name__}: {e}", {}
         return report.to_markdown(), report.to_dict()
 
     def add_to_library(template):
@@ -256,7 +256,7 @@ def build_ui(studio: Studio) -> gr.Blocks:
             gr.Markdown("Quick evaluation of a new template video: upload it and get a report in seconds.")
             with gr.Row():
                 with gr.Column():
-                    t_file = gr.File(label="Template video or photo", file_types=TEMPLATE_TYPES)
+                    t_file = gr.File(label="Template video or photo", file_types=TEMPLATE_TYPES, elem_id="template-file")
                     t_check = gr.Button("Check template", variant="primary")
                     t_add = gr.Button("Add to library")
                     t_lib = gr.Dataframe(value=library_table(), label="Library", interactive=False)

@@ -126,7 +126,13 @@ def test_browser_batch_and_no_outside_requests(app):
         page.get_by_role("button", name="Refresh").click()
         expect(page.locator("#history-table")).to_contain_text("p3_sadtalker_people0.png", timeout=30_000)
         page.screenshot(path=str(DOCS / "screenshot-history.png"), full_page=True)
-        for tab in ("Single", "Templates", "Logs"):
+        page.get_by_role("tab", name="Templates").click()
+        page.locator("#template-file input[type=file]").set_input_files(str(shared("v4_retalk_face5.mp4")))
+        page.wait_for_timeout(1000)
+        page.get_by_role("button", name="Check template").click()
+        page.get_by_text("GOOD: v4_retalk_face5.mp4").wait_for(timeout=120_000)
+        page.screenshot(path=str(DOCS / "screenshot-templates.png"), full_page=True)
+        for tab in ("Single", "Logs"):
             page.get_by_role("tab", name=tab).click()
             page.wait_for_timeout(800)
             page.screenshot(path=str(DOCS / f"screenshot-{tab.lower()}.png"), full_page=True)
