@@ -284,7 +284,7 @@ def build_ui(studio: Studio) -> gr.Blocks:
                 h_file = gr.File(label="Download", interactive=False)
             with gr.Row():
                 h_batches = gr.Dropdown(choices=studio.store.resumable_batches(), label="Interrupted batches",
-                                        elem_id="resumable")
+                                        elem_id="resumable", allow_custom_value=True)
                 h_resume = gr.Button("Resume batch (skips finished videos)")
             h_resume_status = gr.Markdown()
             h_inputs = [h_status, h_since, h_until, h_page]

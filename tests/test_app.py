@@ -164,3 +164,23 @@ def test_http_upload_names_with_path_parts_stay_inside(app):
     kept = list((tmp / "data" / "uploads").rglob("*"))
     assert all(str(p.resolve()).startswith(str((tmp / "data" / "uploads").resolve())) for p in kept)
     assert not list(tmp.parent.glob("talk*"))
+
+
+def test_resume_button_endpoint_skips_finished_items(app, client):
+    base = app[0]
+    r = requests.post(base + "api/v1/generate/batch",
+                      files=[("audio", open(shared("a5_zh_bus.wav"), "rb")),
+                             ("videos", open(shared("p3_sadtalker_people0.png"), "rb")),
+                             ("videos", ("broken.mp4", b"\0" * 100, "video/mp4"))])
+    status_url = r.json()["status_url"]
+    for _ in range(240):
+        status = requests.get(status_url).json()
+        if status["state"] == "done":
+            break
+        time.sleep(0.5)
+    batch = status["batch"]
+    done_file = Path(app[1]) / "outputs" / batch / status["items"][0]["output"]
+    before = done_file.stat().st_mtime_ns
+    summary = client.predict(batch, api_name="/resume")  # what the History tab's button runs
+    assert f"Resumed {batch}: 1 / 2 done" in summary and "1 failed" in summary
+    assert done_file.stat().st_mtime_ns == before  # the finished video was not made again
