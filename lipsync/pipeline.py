@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -131,7 +132,8 @@ def run_job(audio: AudioTrack, template: Path, output: Path, engine: Engine, cac
     state = engine.prepare(job)
     missing = 0
     settings.work_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=settings.work_dir, prefix="job-") as work:
+    # the pid in the name lets a restarted app clean only what dead processes left behind
+    with tempfile.TemporaryDirectory(dir=settings.work_dir, prefix=f"job-{os.getpid()}-") as work:
         with VideoWriter(output, (track.width, track.height), fps, audio.path, audio.duration,
                          crf=options.crf, preset=options.preset) as writer:
             for f, frame, _ in render_frames(engine, state, job, Path(work) / "template.raw", progress):

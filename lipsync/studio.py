@@ -6,6 +6,7 @@ same worker one after the other.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import uuid
 import zipfile
@@ -20,6 +21,20 @@ from .naming import safe_stem
 from .service import BatchProgress, BatchResult, LipsyncService
 
 log = logging.getLogger("lipsync.studio")
+
+
+def _owner_alive(name: str) -> bool:
+    """Work folders are named ``job-<pid>-...``: is that process still running?"""
+    parts = name.split("-")
+    if len(parts) < 3 or not parts[1].isdigit():
+        return False
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return int(parts[1]) != os.getpid()
 
 
 class Studio:
@@ -47,6 +62,8 @@ class Studio:
         work = self.settings.work_dir
         if work.is_dir():
             for path in work.iterdir():
+                if _owner_alive(path.name):
+                    continue  # another process (e.g. a CLI run) is still using it
                 shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
                 removed += 1
         if removed:

@@ -80,3 +80,26 @@ def test_registry_unknown_engine(tmp_path):
         reg.get("nope")
     assert reg.get("builtin") is reg.get("builtin")
     assert set(reg.names()) >= {"builtin", "wav2lip"}
+
+
+def test_startup_cleanup_keeps_live_work_and_removes_leftovers(tmp_path):
+    import subprocess
+
+    from lipsync.studio import Studio
+
+    settings = Settings(outputs_dir=tmp_path / "out", data_dir=tmp_path / "data")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (settings.work_dir / f"job-{dead.pid}-abc").mkdir(parents=True)
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        (settings.work_dir / f"job-{sleeper.pid}-xyz").mkdir()
+        (settings.outputs_dir / "20260101_000000").mkdir(parents=True)
+        partial = settings.outputs_dir / "20260101_000000" / ".a__b.partial.mp4"
+        partial.write_bytes(b"half")
+        Studio(settings)
+        assert not (settings.work_dir / f"job-{dead.pid}-abc").exists()
+        assert (settings.work_dir / f"job-{sleeper.pid}-xyz").exists()
+        assert not partial.exists()
+    finally:
+        sleeper.kill()
