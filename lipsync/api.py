@@ -31,11 +31,12 @@ def ticket_json(studio: Studio, ticket: Ticket, base: str) -> dict:
     if p is not None:
         out["progress"] = {"item": p.item + 1, "items": p.n_items, "stage": p.stage,
                            "overall": round(p.overall, 3), "message": p.message}
-        out["items"] = [_item_json(i, base) for i in p.items]
-    if isinstance(ticket.result, BatchResult):
-        batch = ticket.result
+    batch = ticket.result if isinstance(ticket.result, BatchResult) else None
+    items = batch.items if batch else p.items if p is not None else None
+    if items is not None:
+        out["items"] = [_item_json(i, base) for i in items]
+    if batch:
         out["batch"] = batch.folder.name
-        out["items"] = [_item_json(i, base) for i in batch.items]
         if batch.done:
             out["zip_url"] = f"{base}api/v1/batches/{batch.folder.name}/zip"
     if ticket.error:
@@ -130,7 +131,7 @@ def build_router(studio: Studio, credentials: list[tuple[str, str]] | None = Non
 
     @router.get("/batches/{batch}/zip")
     async def download_zip(batch: str):
-        zip_path = studio.resolve_output(batch, f"{batch}.zip")
+        zip_path = studio.resolve_zip(batch)
         if zip_path is None:
             raise HTTPException(404, "No ZIP for this batch.")
         return FileResponse(zip_path, filename=zip_path.name)

@@ -33,8 +33,8 @@ class Roi:
 
 
 def face_scale(lm: np.ndarray) -> float:
-    """Face width in pixels (cheek to cheek)."""
-    return float(np.linalg.norm(lm[454] - lm[234]))
+    """Face width in pixels (cheek to cheek) of one frame."""
+    return float(L.face_width(lm))
 
 
 def down_vector(lm: np.ndarray) -> np.ndarray:

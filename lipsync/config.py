@@ -6,7 +6,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 
-def _env(name: str, default: str) -> str:
+def env(name: str, default: str) -> str:
+    """A setting from the environment, with its default."""
     return os.environ.get(name, default)
 
 
@@ -15,21 +16,21 @@ class Settings:
     """Process-wide settings (read once at start-up; never mutated per request)."""
 
     #: where finished videos go, one folder per batch
-    outputs_dir: Path = field(default_factory=lambda: Path(_env("LIPSYNC_OUTPUTS", "outputs")))
+    outputs_dir: Path = field(default_factory=lambda: Path(env("LIPSYNC_OUTPUTS", "outputs")))
     #: caches (face analysis), job database, logs, per-job work folders
-    data_dir: Path = field(default_factory=lambda: Path(_env("LIPSYNC_DATA", "data")))
+    data_dir: Path = field(default_factory=lambda: Path(env("LIPSYNC_DATA", "data")))
     #: where engine weights live
-    checkpoints_dir: Path = field(default_factory=lambda: Path(_env("LIPSYNC_CHECKPOINTS", "checkpoints")))
+    checkpoints_dir: Path = field(default_factory=lambda: Path(env("LIPSYNC_CHECKPOINTS", "checkpoints")))
     #: default engine name
-    engine: str = field(default_factory=lambda: _env("LIPSYNC_ENGINE", "builtin"))
+    engine: str = field(default_factory=lambda: env("LIPSYNC_ENGINE", "builtin"))
     #: torch device for neural engines: "auto", "cpu", "cuda", "cuda:1"
-    device: str = field(default_factory=lambda: _env("LIPSYNC_DEVICE", "auto"))
+    device: str = field(default_factory=lambda: env("LIPSYNC_DEVICE", "auto"))
     #: longest audio accepted, in seconds (refused before any heavy work)
-    max_audio_seconds: float = field(default_factory=lambda: float(_env("LIPSYNC_MAX_AUDIO_S", "3600")))
+    max_audio_seconds: float = field(default_factory=lambda: float(env("LIPSYNC_MAX_AUDIO_S", "3600")))
     #: largest template side in pixels (an 8K video would need gigabytes per batch of frames)
-    max_video_side: int = field(default_factory=lambda: int(_env("LIPSYNC_MAX_VIDEO_SIDE", "4096")))
+    max_video_side: int = field(default_factory=lambda: int(env("LIPSYNC_MAX_VIDEO_SIDE", "4096")))
     #: largest upload accepted by the web app and the HTTP API, in megabytes
-    max_upload_mb: int = field(default_factory=lambda: int(_env("LIPSYNC_MAX_UPLOAD_MB", "2048")))
+    max_upload_mb: int = field(default_factory=lambda: int(env("LIPSYNC_MAX_UPLOAD_MB", "2048")))
 
     @property
     def cache_dir(self) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from .config import Settings
@@ -20,8 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     base = WeightsSource()
-    source = WeightsSource(repo_id=args.repo or base.repo_id, filename=args.file or base.filename,
-                           revision=base.revision, endpoint=base.endpoint)
+    source = replace(base, repo_id=args.repo or base.repo_id, filename=args.file or base.filename)
     folder = args.to or Settings().checkpoints_dir
     print(LICENCE)
     try:

@@ -58,7 +58,7 @@ class TemplateReport:
 def evaluate(info: MediaInfo, track: FaceTrack) -> TemplateReport:
     """Build the report from the probe and the (cached) face analysis."""
     lm = track.landmarks[track.valid]
-    width = np.linalg.norm(lm[:, 454] - lm[:, 234], axis=1) if lm.size else np.zeros(1)
+    width = L.face_width(lm) if lm.size else np.zeros(1)
     face_w = float(np.median(width))
     turn = float(np.percentile(np.abs(L.yaw_proxy(lm)), 90)) if lm.size else 1.0  # turns matter even if brief
     motion = float(np.linalg.norm(lm[:, L.NOSE_TIP].std(axis=0)) / max(face_w, 1)) if len(lm) > 1 else 0.0

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -16,11 +15,11 @@ from .config import JobOptions, Settings
 from .engines import EngineRegistry, specs
 from .errors import LipsyncError, OutputError
 from .face import FaceCache, content_hash
-from .report import TemplateReport, evaluate
-from .pipeline import analyse, probe_template
+from .files import atomic_path
 from .jobs.store import JobStore
 from .naming import new_batch_dir, output_name, safe_stem
-from .pipeline import JobResult, Progress, run_job
+from .pipeline import JobResult, Progress, analyse, probe_template, run_job
+from .report import TemplateReport, evaluate
 
 log = logging.getLogger("lipsync.service")
 
@@ -53,6 +52,11 @@ class ItemResult:
         return out
 
 
+def zip_path_for(folder: Path) -> Path:
+    """The ZIP of a batch folder's videos."""
+    return folder / f"{folder.name}.zip"
+
+
 @dataclass
 class BatchResult:
     """All items of a batch, its folder and manifest."""
@@ -64,6 +68,11 @@ class BatchResult:
     @property
     def manifest(self) -> Path:
         return self.folder / "manifest.json"
+
+    @property
+    def zip_path(self) -> Path:
+        """Where the ZIP of the batch's videos goes: ``<folder>/<folder name>.zip``."""
+        return zip_path_for(self.folder)
 
     @property
     def done(self) -> list[ItemResult]:
@@ -131,9 +140,8 @@ class LipsyncService:
             return existing
         suffix = Path(name).suffix.lower() if Path(name).suffix else path.suffix
         target = self.library_dir / f"{digest}__{safe_stem(name)}{suffix}"
-        tmp = target.with_name("." + target.name + ".tmp")
-        shutil.copyfile(path, tmp)
-        os.replace(tmp, target)
+        with atomic_path(target) as tmp:
+            shutil.copyfile(path, tmp)
         return target
 
     def library(self) -> list[Path]:
@@ -289,6 +297,5 @@ class LipsyncService:
         data = {"folder": batch.folder.name, "engine": batch.engine,
                 "updated": datetime.now().isoformat(timespec="seconds"),
                 "items": [i.to_json(batch.folder) for i in batch.items]}
-        tmp = batch.folder / ".manifest.json.tmp"
-        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, batch.manifest)
+        with atomic_path(batch.manifest) as tmp:
+            tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")

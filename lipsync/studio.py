@@ -10,15 +10,15 @@ import os
 import shutil
 import uuid
 import zipfile
-from dataclasses import replace
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from .config import JobOptions, Settings
+from .files import atomic_path
 from .jobs import JobRunner, JobStore, Ticket
 from .media.encode import PARTIAL_SUFFIX
 from .naming import safe_stem
-from .service import BatchProgress, BatchResult, LipsyncService
+from .service import BatchProgress, BatchResult, LipsyncService, zip_path_for
 
 log = logging.getLogger("lipsync.studio")
 
@@ -54,7 +54,7 @@ class Studio:
         """Remove what a killed process left half-written: partial videos, temp files, work folders."""
         removed = 0
         patterns = [(self.settings.outputs_dir, f"*/.*{PARTIAL_SUFFIX}"), (self.settings.outputs_dir, "*/.*.tmp"),
-                    (self.settings.data_dir, "library/.*.tmp"), (self.settings.cache_dir, "faces/*.tmp")]
+                    (self.settings.data_dir, "library/.*.tmp"), (self.settings.cache_dir, "faces/.*.tmp")]
         for root, pattern in patterns:
             for path in root.glob(pattern):
                 path.unlink(missing_ok=True)
@@ -72,15 +72,7 @@ class Studio:
 
     def resume(self, batch: str) -> Ticket:
         """Queue the unfinished items of a recorded batch (finished ones are skipped)."""
-        def run(ticket: Ticket) -> BatchResult:
-            def on_progress(p: BatchProgress) -> None:
-                ticket.progress = p
-            result = self.service.resume_batch(batch, on_progress)
-            if result.done:
-                self.zip_batch(result)
-            return result
-
-        return self.runner.submit("resume", run)
+        return self._submit("resume", lambda on_progress: self.service.resume_batch(batch, on_progress))
 
     @property
     def uploads_dir(self) -> Path:
@@ -100,10 +92,15 @@ class Studio:
     def submit_batch(self, audios: Sequence[Path], templates: Sequence[Path], options: JobOptions,
                      names: dict[str, str] | None = None, kind: str = "batch") -> Ticket:
         """Queue a batch; the ticket's ``progress`` holds the latest BatchProgress, ``result`` the BatchResult."""
+        return self._submit(kind, lambda on_progress: self.service.generate_batch(
+            list(audios), list(templates), options, on_progress, names=names))
+
+    def _submit(self, kind: str, work: Callable[[Callable[[BatchProgress], None]], BatchResult]) -> Ticket:
+        """Queue ``work(on_progress)``; progress goes to the ticket, and finished videos into the ZIP."""
         def run(ticket: Ticket) -> BatchResult:
             def on_progress(p: BatchProgress) -> None:
                 ticket.progress = p
-            batch = self.service.generate_batch(list(audios), list(templates), options, on_progress, names=names)
+            batch = work(on_progress)
             if batch.done:
                 self.zip_batch(batch)
             return batch
@@ -111,19 +108,16 @@ class Studio:
         return self.runner.submit(kind, run)
 
     def options(self, engine: str | None) -> JobOptions:
-        return replace(JobOptions(), engine=engine or self.settings.engine)
+        return JobOptions(engine=engine or self.settings.engine)
 
     def zip_batch(self, batch: BatchResult) -> Path:
         """A ZIP of the batch's finished videos and manifest (written next to them)."""
-        target = batch.folder / f"{batch.folder.name}.zip"
-        tmp = target.with_name("." + target.name + ".tmp")
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as z:
+        with atomic_path(batch.zip_path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as z:
             for item in batch.done:
                 z.write(item.output, item.output.name)
             if batch.manifest.exists():
                 z.write(batch.manifest, "manifest.json")
-        tmp.replace(target)
-        return target
+        return batch.zip_path
 
     def resolve_output(self, batch: str, name: str) -> Path | None:
         """The produced file ``outputs/<batch>/<name>``, only if the history says the app made it."""
@@ -131,6 +125,13 @@ class Studio:
         path = (root / batch / name).resolve()
         if path.parent.parent != root or not path.is_file():
             return None
-        if path.suffix == ".zip" and path.stem == batch:
-            return path
         return path if self.store.by_output(self.settings.outputs_dir / batch / name) else None
+
+    def resolve_zip(self, batch: str) -> Path | None:
+        """The ZIP the app made for ``outputs/<batch>``, if there is one."""
+        root = self.settings.outputs_dir.resolve()
+        folder = (root / batch).resolve()
+        if folder.parent != root:
+            return None
+        path = zip_path_for(folder)
+        return path if path.is_file() else None

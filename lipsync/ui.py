@@ -16,9 +16,6 @@ from .studio import Studio
 log = logging.getLogger("lipsync.ui")
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-STAGE_WORDS = {"checking": "checking", "analysing": "analysing", "lip-syncing": "lip-syncing",
-               "encoding": "encoding", "done": "done", "failed": "failed", "running": "working",
-               "waiting": "waiting"}
 GPU = "gpu"  # one concurrency id for every event that generates: they run one at a time
 # what the file pickers offer; the content decides in the end (a renamed file gets a clear message)
 TEMPLATE_TYPES = [".mp4", ".mov", ".avi", ".mkv", ".webm", ".flv", ".m4v", ".jpg", ".jpeg", ".png", ".webp"]
@@ -36,9 +33,7 @@ def _engine_note(name: str) -> str:
 def _status_rows(items: tuple[ItemResult, ...] | list[ItemResult], current: int | None, stage: str) -> pd.DataFrame:
     rows = []
     for n, it in enumerate(items):
-        status = it.status
-        if status == "running" and n == current:
-            status = STAGE_WORDS.get(stage, stage)
+        status = stage if it.status == "running" and n == current else it.status  # e.g. "lip-syncing"
         detail = it.error or (it.output.name if it.output else "")
         if it.result and it.result.warnings:
             detail += " (" + " ".join(it.result.warnings) + ")"
@@ -99,7 +94,7 @@ def build_ui(studio: Studio) -> gr.Blocks:
                 head = f"**{finished} / {total}** finished — item {p.item + 1}: {p.message}"
             files_out = [str(i.output) for i in done]
             if isinstance(t.result, BatchResult) and done:
-                files_out.append(str(t.result.folder / f"{t.result.folder.name}.zip"))
+                files_out.append(str(t.result.zip_path))
             if t.state == "failed":
                 head = f"**The batch stopped unexpectedly:** {t.error}"
             return head, _status_rows(items, p.item, p.stage), [str(i.output) for i in done], files_out

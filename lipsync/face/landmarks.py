@@ -16,6 +16,7 @@ NOSE_BASE = [98, 97, 2, 326, 327]
 STABLE = [33, 133, 362, 263, 1, 4, 5, 195, 168, 6, 98, 327]
 MOUTH_LEFT, MOUTH_RIGHT, LIP_TOP, LIP_BOTTOM, CHIN = 78, 308, 13, 14, 152
 EYE_OUTER_L, EYE_OUTER_R, NOSE_TIP = 33, 263, 1
+CHEEK_L, CHEEK_R = 234, 454
 
 
 def mouth_opening(lm: np.ndarray) -> np.ndarray:
@@ -35,5 +36,10 @@ def yaw_proxy(lm: np.ndarray) -> np.ndarray:
 
 
 def face_box(lm: np.ndarray) -> np.ndarray:
-    """(x0, y0, x1, y1) around the landmarks of one frame."""
-    return np.array([lm[:, 0].min(), lm[:, 1].min(), lm[:, 0].max(), lm[:, 1].max()], dtype=np.float32)
+    """(x0, y0, x1, y1) around the landmarks; works on (...,468,2) arrays."""
+    return np.concatenate([lm.min(axis=-2), lm.max(axis=-2)], axis=-1)
+
+
+def face_width(lm: np.ndarray) -> np.ndarray:
+    """Face width in pixels, cheek to cheek (points 234-454); works on (...,468,2) arrays."""
+    return np.linalg.norm(lm[..., CHEEK_R, :] - lm[..., CHEEK_L, :], axis=-1)

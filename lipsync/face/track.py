@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from ..files import atomic_path
 from . import landmarks as L
 
 
@@ -40,14 +40,12 @@ class FaceTrack:
 
     def save(self, path: Path) -> None:
         """Write atomically (a crash never leaves a half cache file)."""
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as f:
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.savez(f, landmarks=self.landmarks, valid=self.valid, n_faces=self.n_faces,
                      det_score=self.det_score,
                      header=np.frombuffer(json.dumps({
                          "key": self.key, "width": self.width, "height": self.height, "fps": self.fps,
                          "is_still": self.is_still, "meta": self.meta}).encode(), dtype=np.uint8))
-        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: Path) -> "FaceTrack":

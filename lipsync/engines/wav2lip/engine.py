@@ -13,6 +13,7 @@ from ...audio import wav2lip_mel, wav2lip_mel_window
 from ...compose import mask_roi
 from ...config import Settings
 from ...errors import EngineError
+from ...face import landmarks as L
 from ..base import FrameIn, Patch, RenderJob
 from .net import Wav2Lip
 from .weights import WeightsSource, ensure_weights, load_into, read_state_dict
@@ -46,8 +47,7 @@ def face_boxes(landmarks: np.ndarray, valid: np.ndarray, size: tuple[int, int]) 
     w, h = size
     boxes = np.full((valid.size, 4), np.nan)
     idx = np.flatnonzero(valid)
-    lm = landmarks[idx]
-    boxes[idx] = np.stack([lm[..., 0].min(1), lm[..., 1].min(1), lm[..., 0].max(1), lm[..., 1].max(1)], 1)
+    boxes[idx] = L.face_box(landmarks[idx])
     boxes[idx, 3] += BOTTOM_PAD * (boxes[idx, 3] - boxes[idx, 1])
     smooth = boxes.copy()
     half = BOX_SMOOTH // 2

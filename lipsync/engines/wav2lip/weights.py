@@ -8,21 +8,18 @@ from pathlib import Path
 
 import torch
 
+from ...config import env
 from ...errors import EngineError
 
 log = logging.getLogger("lipsync.engines.wav2lip")
-
-
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name, default)
 
 
 @dataclass(frozen=True)
 class WeightsSource:
     """Where the Wav2Lip weights come from. The default is a public mirror of the official release."""
 
-    repo_id: str = field(default_factory=lambda: _env("LIPSYNC_WAV2LIP_REPO", "camenduru/Wav2Lip"))
-    filename: str = field(default_factory=lambda: _env("LIPSYNC_WAV2LIP_FILE", "checkpoints/wav2lip_gan.pth"))
+    repo_id: str = field(default_factory=lambda: env("LIPSYNC_WAV2LIP_REPO", "camenduru/Wav2Lip"))
+    filename: str = field(default_factory=lambda: env("LIPSYNC_WAV2LIP_FILE", "checkpoints/wav2lip_gan.pth"))
     revision: str | None = field(default_factory=lambda: os.environ.get("LIPSYNC_WAV2LIP_REVISION"))
     #: hub address (None = huggingface_hub's default / $HF_ENDPOINT); a local mirror works too
     endpoint: str | None = field(default_factory=lambda: os.environ.get("LIPSYNC_HF_ENDPOINT"))
