@@ -50,26 +50,6 @@ def load_audio(path: str | Path, max_seconds: float = 3600.0) -> AudioTrack:
     return AudioTrack(path=info.path, info=info, samples=samples)
 
 
-@dataclass(frozen=True)
-class MouthTrack:
-    """Per output frame: target mouth openness (0 closed .. 1 wide), width (-1 narrow .. 1 wide), speech."""
-
-    openness: np.ndarray
-    width: np.ndarray
-    speech: np.ndarray
-
-
-def _smooth_attack_release(x: np.ndarray, attack: float, release: float) -> np.ndarray:
-    """One-pole follower: rises with time constant ``attack``, falls with ``release`` (in steps)."""
-    a_up, a_down = 1 - np.exp(-1 / attack), 1 - np.exp(-1 / release)
-    out = np.empty_like(x)
-    y = 0.0
-    for i, v in enumerate(x):
-        y += (a_up if v > y else a_down) * (v - y)
-        out[i] = y
-    return out
-
-
 def stft_features(samples: np.ndarray, n_fft: int, hop: int, win: int, fn, chunk_frames: int = 3000,
                   pad_mode: str = "reflect") -> np.ndarray:
     """``fn(|STFT|)`` computed chunk by chunk, identical to one centred STFT of the whole signal.
@@ -110,30 +90,6 @@ def speech_activity(samples: np.ndarray, rate: int = AUDIO_RATE) -> tuple[np.nda
     vad = binary_opening(vad, structure=np.ones(6))  # drop blips < 60 ms
     level = np.clip((db - thr) / max(peak - thr, 1e-6), 0, 1) * vad
     return vad, level, centroid
-
-
-def mouth_track(samples: np.ndarray, fps: float, n_frames: int, lead_s: float = 0.04,
-                rate: int = AUDIO_RATE) -> MouthTrack:
-    """Target mouth shape for each of ``n_frames`` video frames: silence closes the mouth.
-
-    Lips move slightly before the sound, so frame j shows the shape of the sound at j/fps + lead.
-    """
-    vad, level, centroid = speech_activity(samples, rate)
-    step = HOP / rate
-    opening = vad * (0.4 + 0.6 * level ** 0.7)
-    opening = _smooth_attack_release(opening, attack=2.0, release=5.0)
-    width = np.where(vad, np.clip((centroid - 1600.0) / 1200.0, -1, 1), 0.0)
-    width = _smooth_attack_release(width, attack=4.0, release=4.0)
-    t = (np.arange(n_frames) + 0.5) / fps + lead_s
-    idx = np.clip(np.round(t / step).astype(int), 0, max(opening.size - 1, 0))
-    # average over the frame's duration to avoid aliasing the 10 ms envelope
-    half = max(1, int(round(0.5 / fps / step)))
-    csum = np.concatenate([[0.0], np.cumsum(opening)])
-    lo, hi = np.clip(idx - half, 0, opening.size), np.clip(idx + half + 1, 0, opening.size)
-    open_f = (csum[hi] - csum[lo]) / np.maximum(hi - lo, 1)
-    return MouthTrack(openness=np.clip(open_f, 0, 1).astype(np.float32),
-                      width=width[idx].astype(np.float32),
-                      speech=vad[idx])
 
 
 # -- Wav2Lip audio features -------------------------------------------------------------------------

@@ -59,7 +59,8 @@ class JobOptions:
     preset: str = "veryfast"
     #: how many frames the engine renders at once
     batch_size: int = 16
-    #: lips lead the sound by this many seconds (real speech: about 40-80 ms)
-    lip_lead_s: float = 0.04
+    #: lips lead the sound by this many seconds on top of the coarticulation (which already anticipates
+    #: the next sound; measured against real speakers, an extra lead put the mouth 1-2 frames early)
+    lip_lead_s: float = 0.0
     #: strength of the mouth motion for the built-in engine (1 = natural)
     mouth_strength: float = 1.0

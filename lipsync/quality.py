@@ -84,3 +84,98 @@ def psnr_outside_lower_face(output: Path, template: Path, track: FaceTrack, fps:
         count += int(keep.sum()) * 3
     mse = se / max(count, 1)
     return float(10 * np.log10(255 ** 2 / max(mse, 1e-12)))
+
+
+# -- articulation measures against a real speaker (bench/bench_quality.py and tests) -----------------
+MOUTH_CROP = (96, 64)      # canonical mouth crop (w, h) for frame-to-frame change: small, fixed size
+CROP_EYE_DIST = 100.0      # eye distance (pixels) of that canonical frame
+
+
+@dataclass
+class MouthSeries:
+    """Per frame of a video: mouth shape and appearance measured with MediaPipe (NaN = no face)."""
+
+    opening: np.ndarray    #: inner-lip gap / eye distance
+    width: np.ndarray      #: outer mouth-corner distance / eye distance
+    change: np.ndarray     #: mean |difference| of the aligned grey mouth crop to the previous frame
+    #: variance of the Laplacian of the mouth region at the video's resolution, over its grey variance
+    sharpness: np.ndarray
+
+
+def _eye_distance(lm: np.ndarray) -> float:
+    return float(np.linalg.norm(lm[L.EYE_OUTER_R] - lm[L.EYE_OUTER_L]))
+
+
+def _canonical_mouth(frame: np.ndarray, lm: np.ndarray) -> np.ndarray:
+    """Grey mouth crop in a head-aligned frame (eyes level, fixed eye distance, mouth centred)."""
+    import cv2
+
+    d = _eye_distance(lm)
+    eye_l, eye_r = lm[L.EYE_OUTER_L], lm[L.EYE_OUTER_R]
+    angle = np.arctan2(*(eye_r - eye_l)[::-1])
+    s = CROP_EYE_DIST / max(d, 1e-6)
+    # the mouth centre is taken from stable points (nose base) so lip motion does not move the crop
+    centre = lm[L.NOSE_BASE].mean(axis=0) + np.array([-np.sin(angle), np.cos(angle)]) * 0.45 * d
+    c, si = np.cos(-angle) * s, np.sin(-angle) * s
+    m = np.array([[c, -si, 0.0], [si, c, 0.0]])
+    m[:, 2] = np.array(MOUTH_CROP) / 2 - m[:, :2] @ centre
+    grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    return cv2.warpAffine(grey, m, MOUTH_CROP, flags=cv2.INTER_AREA).astype(np.float32)
+
+
+def _mouth_sharpness(frame: np.ndarray, lm: np.ndarray) -> float:
+    import cv2
+
+    pts = lm[L.UPPER_LIP_OUTER + L.LOWER_LIP_OUTER]
+    x0, y0 = pts.min(axis=0)
+    x1, y1 = pts.max(axis=0)
+    pw, ph = 0.2 * (x1 - x0), 0.3 * (y1 - y0) + 0.05 * (x1 - x0)
+    ys = slice(max(0, int(y0 - ph)), int(y1 + ph) + 1)
+    xs = slice(max(0, int(x0 - pw)), int(x1 + pw) + 1)
+    grey = cv2.cvtColor(frame[ys, xs], cv2.COLOR_BGR2GRAY).astype(np.float32)
+    if grey.size < 16:
+        return np.nan
+    # per unit of contrast: an opened mouth (teeth, dark interior) has more contrast, not more detail
+    return float(cv2.Laplacian(grey, cv2.CV_32F).var() / max(grey.var(), 1.0))
+
+
+def measure_mouths(video: Path) -> MouthSeries:
+    """Mouth opening, width, frame-to-frame change and sharpness of every frame of a video."""
+    info = probe(video)
+    cols: dict[str, list[float]] = {"opening": [], "width": [], "change": [], "sharpness": []}
+    prev = None
+    with FaceAnalyser() as fa:
+        for frame in iter_video_frames(info, info.fps):
+            lm, _, _ = fa.analyse(frame)
+            if lm is None:
+                for v in cols.values():
+                    v.append(np.nan)
+                prev = None
+                continue
+            d = _eye_distance(lm)
+            crop = _canonical_mouth(frame, lm)
+            cols["opening"].append(float(np.linalg.norm(lm[L.LIP_TOP] - lm[L.LIP_BOTTOM])) / d)
+            cols["width"].append(float(np.linalg.norm(lm[61] - lm[291])) / d)
+            cols["change"].append(float(np.abs(crop - prev).mean()) if prev is not None else np.nan)
+            cols["sharpness"].append(_mouth_sharpness(frame, lm))
+            prev = crop
+    return MouthSeries(**{k: np.array(v) for k, v in cols.items()})
+
+
+def best_lag_correlation(a: np.ndarray, b: np.ndarray, use: np.ndarray | None = None,
+                         max_lag: int = 2) -> tuple[float, int]:
+    """Highest Pearson correlation of ``a`` against ``b`` shifted by up to ``max_lag`` frames, and
+    that lag (positive = ``a`` moves after ``b``); ``use`` selects the frames of ``a`` that count."""
+    n = min(a.size, b.size)
+    a, b = a[:n], b[:n]
+    use = np.ones(n, bool) if use is None else use[:n]
+    best, best_lag = np.nan, 0
+    for lag in range(-max_lag, max_lag + 1):
+        x = a[max(lag, 0): n + min(lag, 0)]
+        y = b[max(-lag, 0): n + min(-lag, 0)]
+        m = np.isfinite(x) & np.isfinite(y) & use[max(lag, 0): n + min(lag, 0)]
+        if m.sum() > 5 and x[m].std() > 0 and y[m].std() > 0:
+            c = float(np.corrcoef(x[m], y[m])[0, 1])
+            if not best >= c:
+                best, best_lag = c, lag
+    return best, best_lag

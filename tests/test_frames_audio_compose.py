@@ -4,7 +4,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from lipsync.audio import load_audio, mouth_track
+from lipsync.articulation import mouth_targets
+from lipsync.audio import load_audio
 from lipsync.compose import blend, lower_face_mask, mask_roi
 from lipsync.face.analyse import FaceAnalyser
 from lipsync.frames import iter_template_frames, output_frame_count, pingpong_index
@@ -38,21 +39,21 @@ def test_spooled_pingpong_frames_match_direct_decode(tmp_path):
     assert not (tmp_path / "spool.raw").exists()
 
 
-def test_mouth_track_closed_in_silence_open_in_speech(burst_audio):
+def test_mouth_targets_closed_in_silence_open_in_speech(burst_audio):
     path, burst = burst_audio
     audio = load_audio(path)
     n = output_frame_count(audio.duration, 25)
-    mt = mouth_track(audio.samples, 25, n, lead_s=0.04)
+    mt = mouth_targets(audio.samples, 25, n, lead_s=0.04)
     t = (np.arange(n) + 0.5) / 25
     speech = np.mod(t, 2 * burst) < burst
     # skip frames next to a boundary (smoothing and lip lead)
     core = np.abs(np.mod(t, burst) - burst / 2) < burst / 2 - 0.12
     assert mt.openness[core & ~speech].max() < 0.05
-    assert mt.openness[core & speech].mean() > 0.4
+    assert mt.openness[core & speech].mean() > 0.15  # consonants close the mouth within speech
 
 
-def test_mouth_track_silent_audio_is_closed():
-    mt = mouth_track(np.zeros(16000, np.float32), 25, 25)
+def test_mouth_targets_silent_audio_is_closed():
+    mt = mouth_targets(np.zeros(16000, np.float32), 25, 25)
     assert np.all(mt.openness == 0)
 
 
@@ -60,8 +61,8 @@ def test_lips_lead_the_sound():
     x = np.zeros(16000 * 2, np.float32)
     rng = np.random.default_rng(0)
     x[16000:] = 0.3 * rng.standard_normal(16000).astype(np.float32)  # sound starts at t = 1.0 s
-    early = mouth_track(x, 25, 50, lead_s=0.12)
-    none = mouth_track(x, 25, 50, lead_s=0.0)
+    early = mouth_targets(x, 25, 50, lead_s=0.12)
+    none = mouth_targets(x, 25, 50, lead_s=0.0)
     first = lambda m: int(np.argmax(m.openness > 0.2))  # noqa: E731
     assert first(early) < first(none)
 

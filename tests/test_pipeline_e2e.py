@@ -46,7 +46,9 @@ def assert_quality(service, item, template: Path, burst: float):
     speech = burst_speech_mask(openings.size, item.result.fps, burst)
     scores = quality.sync_scores(openings, speech)
     assert scores.ratio >= 2.0, scores
-    assert scores.correlation >= 0.6, scores
+    # the mouth also closes on consonants inside the bursts (articulation, checked against speech of
+    # known timing in test_articulation.py), so it follows an on/off speech mask less than loudness did
+    assert scores.correlation >= 0.45, scores
     assert abs(scores.best_lag) <= 1, scores
     info = probe_template(template)
     fps = template_fps(info, JobOptions())
@@ -93,7 +95,8 @@ def test_pixels_outside_the_mask_are_untouched(service, settings, tmp_path):
                                                         patch.extra_down) == 0
             changed_frames += not np.array_equal(out, f.image)
         assert np.array_equal(out[outside], f.image[outside])
-    assert changed_frames > n * 0.8
+    # unit selection may play the template's own mouth where it already fits the audio (unchanged frame)
+    assert changed_frames > n * 0.5
 
 
 def test_foreign_language_audio_and_shorter_audio_cuts_template(service):

@@ -1,12 +1,13 @@
-"""The built-in engine: lip-sync from the audio's loudness without any downloaded weights.
+"""The built-in engine: lip-sync from the audio's phonetic content, without any downloaded weights.
 
-Per output frame the audio gives a target mouth shape (openness, width; silence = closed). Then:
+Per output frame the audio gives a target mouth shape (opening, width, lip closure; silence = closed,
+see ``articulation.py``). Then:
 
-* **reuse** ("Video Rewrite"): when the template shows the person talking, the mouth of the template
-  frame whose measured opening best matches the target is aligned to the current frame through stable
-  face landmarks and feathered in: real lips and teeth, no weights;
+* **reuse** ("Video Rewrite"): when the template shows the person talking, unit selection picks for
+  each frame a real mouth of the template (``mouth_select.py``), preferring runs of consecutive
+  template frames; the crop is warped once into the frame at full resolution and feathered in;
 * **warp**: when the template has no usable open mouth (a still photo, closed lips), the lips and jaw
-  are warped around the face mesh and the revealed mouth interior is painted.
+  are warped around the face mesh and the revealed interior is shaded from the face's own colours.
 """
 from __future__ import annotations
 
@@ -14,53 +15,36 @@ import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
 
-from ..audio import MouthTrack, mouth_track
-from ..compose import face_scale, mask_roi, lower_face_mask
+from ..articulation import MouthTargets, PhoneCache, mouth_targets
+from ..compose import lower_face_mask, mask_roi
 from ..config import Settings
 from ..face import landmarks as L
-from ..media import iter_video_frames
 from .base import FrameIn, Patch, RenderJob
+from .mouth_bank import MouthBank, build_bank, render_candidate
+from .mouth_select import continuation, is_join, select_mouths
 from .mouth_warp import warp_mouth
 from .registry import EngineSpec, register
 
 log = logging.getLogger("lipsync.engines.builtin")
 
-CANVAS_FACE_WIDTH = 160.0   # face width (pixels) of the stored mouth canvases
-MAX_CANDIDATES = 400        # template frames kept as mouth sources
-WARP_FULL_OPENING = 0.5     # inner-lip gap / mouth width for a fully open target (speech peaks ~0.4)
+WARP_FULL_OPENING = 0.6     # inner-lip gap / mouth width for a fully open target (wide speech ~0.5)
 GAP_PER_AMOUNT = 0.51       # gap / width that warp_mouth adds per unit of its ``openness``
-
-
-@dataclass
-class MouthBank:
-    """Aligned lower-face crops of a talking template, one per candidate frame."""
-
-    frames: np.ndarray       #: (K,) template frame indices
-    openness: np.ndarray     #: (K,) measured opening of each
-    yaw: np.ndarray          #: (K,)
-    canvases: list[np.ndarray]
-    to_canvas: np.ndarray    #: (N, 3, 3) frame -> canvas transform per template frame (NaN if no face)
-    canvas_size: tuple[int, int]
+BANKS_KEPT = 2              # mouth banks kept in memory (a batch cycles through templates in order)
+COLOUR_SHIFT_MAX = 20.0     # largest brightness correction of a reused mouth (lighting drift only)
 
 
 @dataclass
 class BuiltinState:
     mode: str                 #: "reuse" or "warp"
-    mouth: MouthTrack
+    targets: MouthTargets
     selection: np.ndarray | None  #: (n_out,) bank position per output frame (reuse mode)
     bank: MouthBank | None
     strength: float
-
-
-def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray | None:
-    m, _ = cv2.estimateAffinePartial2D(src.astype(np.float32), dst.astype(np.float32), method=cv2.LMEDS)
-    if m is None:
-        return None
-    return np.vstack([m, [0, 0, 1]])
 
 
 def is_talking(openness: np.ndarray) -> bool:
@@ -81,22 +65,28 @@ class BuiltinEngine:
     def __init__(self, settings: Settings | None = None):
         self._banks: OrderedDict[str, MouthBank] = OrderedDict()
         self._lock = threading.Lock()
+        self._phones: dict[Path, PhoneCache] = {}
 
     # -- per job ---------------------------------------------------------------------------------
     def prepare(self, job: RenderJob) -> BuiltinState:
         """Audio -> mouth targets; for a talking template also the mouth bank and the frame choice."""
-        mouth = mouth_track(job.audio.samples, float(job.fps), job.n_frames, job.options.lip_lead_s)
+        targets = mouth_targets(job.audio.samples, float(job.fps), job.n_frames, job.options.lip_lead_s,
+                                self._phone_cache(job.cache_dir))
         strength = job.options.mouth_strength
-        open_t = job.track.openness()
-        if job.track.is_still or not is_talking(open_t):
+        if job.track.is_still or not is_talking(job.track.openness()):
             log.info("built-in engine: warp mode (no talking mouth to reuse in %s)", job.template.path.name)
-            return BuiltinState("warp", mouth, None, None, strength)
+            return BuiltinState("warp", targets, None, None, strength)
         bank = self._bank(job)
-        selection = select_mouths(bank, mouth.openness * strength, job.frame_index,
-                                  job.track, np.clip(strength, 0, 1.5))
-        log.info("built-in engine: reuse mode, %d mouth sources from %s", len(bank.frames),
-                 job.template.path.name)
-        return BuiltinState("reuse", mouth, selection, bank, strength)
+        yaw_out = L.yaw_proxy(job.track.landmarks)[job.frame_index]
+        selection = select_mouths(bank, targets, yaw_out, float(np.clip(strength, 0, 1.5)))
+        joins = sum(is_join(bank, selection, t) for t in range(selection.size))
+        log.info("built-in engine: reuse mode, %d mouth sources from %s, %d joins in %d frames",
+                 len(bank.frames), job.template.path.name, joins, selection.size)
+        return BuiltinState("reuse", targets, selection, bank, strength)
+
+    def _phone_cache(self, cache_dir: Path) -> PhoneCache:
+        with self._lock:
+            return self._phones.setdefault(cache_dir, PhoneCache(cache_dir / "phones"))
 
     def _bank(self, job: RenderJob) -> MouthBank:
         with self._lock:
@@ -104,7 +94,7 @@ class BuiltinEngine:
             if bank is None:
                 bank = build_bank(job)
                 self._banks[job.track.key] = bank
-                while len(self._banks) > 2:
+                while len(self._banks) > BANKS_KEPT:
                     self._banks.popitem(last=False)
             self._banks.move_to_end(job.track.key)
             return bank
@@ -116,33 +106,38 @@ class BuiltinEngine:
     def _render_one(self, state: BuiltinState, f: FrameIn) -> Patch | None:
         if f.landmarks is None:
             return None
-        o = float(state.mouth.openness[f.out_index])
         if state.mode == "warp":
-            mw = float(np.linalg.norm(f.landmarks[L.MOUTH_RIGHT] - f.landmarks[L.MOUTH_LEFT]))
-            # relative to the template's own opening, so an open-mouthed photo closes in silences
-            amount = (o * state.strength * WARP_FULL_OPENING - float(L.mouth_opening(f.landmarks))) \
-                / GAP_PER_AMOUNT
-            extra = 0.45 * mw * max(amount, 0.0) + 2
-            roi, _ = mask_roi(f.landmarks, f.image.shape, extra_down=extra)
-            crop = f.image[roi.slices]
-            out = warp_mouth(crop, f.landmarks, roi.x0, roi.y0, amount,
-                             float(state.mouth.width[f.out_index]) * state.strength)
-            return Patch(roi, out, extra_down=extra)
+            return self._warp(state, f)
         return self._reuse(state, f)
+
+    def _warp(self, state: BuiltinState, f: FrameIn) -> Patch:
+        t = state.targets
+        o = float(t.openness[f.out_index])
+        mw = float(np.linalg.norm(f.landmarks[L.MOUTH_RIGHT] - f.landmarks[L.MOUTH_LEFT]))
+        # relative to the template's own opening, so an open-mouthed photo closes in silences
+        amount = (o * state.strength * WARP_FULL_OPENING - float(L.mouth_opening(f.landmarks))) / GAP_PER_AMOUNT
+        extra = 0.45 * mw * max(amount, 0.0) + 2
+        roi, _ = mask_roi(f.landmarks, f.image.shape, extra_down=extra)
+        out = warp_mouth(f.image[roi.slices], f.landmarks, roi.x0, roi.y0, amount,
+                         float(t.width[f.out_index]) * min(state.strength, 1.5))
+        return Patch(roi, out, extra_down=extra)
 
     def _reuse(self, state: BuiltinState, f: FrameIn) -> Patch | None:
         bank = state.bank
-        a_j = bank.to_canvas[f.src_index]
-        if not np.isfinite(a_j).all():
+        to_ref = bank.to_ref[f.src_index]
+        if not np.isfinite(to_ref).all():
             return None
         k = int(state.selection[f.out_index])
         lm = f.landmarks
         mw = float(np.linalg.norm(lm[L.MOUTH_RIGHT] - lm[L.MOUTH_LEFT]))
-        extra = 0.25 * mw * max(0.0, float(bank.openness[k]) - float(L.mouth_opening(lm))) / 0.3 + 0.05 * mw
+        extra = 0.25 * mw * max(0.0, float(bank.gap_ratio[k]) - float(L.mouth_opening(lm))) / 0.3 + 0.05 * mw
         roi, margin = mask_roi(lm, f.image.shape, extra_down=extra)
-        to_roi = np.array([[1, 0, -roi.x0], [0, 1, -roi.y0], [0, 0, 1]], np.float64) @ np.linalg.inv(a_j)
-        patch = cv2.warpAffine(bank.canvases[k], to_roi[:2], roi.size, flags=cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_REPLICATE)
+        patch = render_candidate(bank, k, to_ref, roi.x0, roi.y0, roi.size)
+        if is_join(bank, state.selection, f.out_index):
+            # soften an unavoidable cut: half of the mouth that would have played on
+            prev = continuation(bank, int(state.selection[f.out_index - 1]))
+            other = render_candidate(bank, prev, to_ref, roi.x0, roi.y0, roi.size)
+            patch = cv2.addWeighted(patch, 0.5, other, 0.5, 0)
         patch = _match_colour(patch, f.image[roi.slices], lower_face_mask(lm, roi, margin, extra))
         return Patch(roi, patch, extra_down=extra)
 
@@ -153,69 +148,8 @@ def _match_colour(patch: np.ndarray, base: np.ndarray, mask: np.ndarray) -> np.n
     if ring.sum() < 20:
         return patch
     diff = base[ring].astype(np.float32).mean(0) - patch[ring].astype(np.float32).mean(0)
-    diff = np.clip(diff, -20, 20)
+    diff = np.clip(diff, -COLOUR_SHIFT_MAX, COLOUR_SHIFT_MAX)
     return np.clip(patch.astype(np.float32) + diff, 0, 255).astype(np.uint8)
-
-
-def build_bank(job: RenderJob) -> MouthBank:
-    """Align every candidate frame's lower face to a canonical canvas (one decode pass)."""
-    track = job.track
-    lm_all = track.landmarks
-    valid = np.flatnonzero(track.valid)
-    yaw = L.yaw_proxy(lm_all)
-    ref_i = valid[np.argmin(np.abs(yaw[valid]))]
-    ref = lm_all[ref_i]
-    scale = min(1.0, CANVAS_FACE_WIDTH / max(face_scale(ref), 1.0))
-    roi, _ = mask_roi(ref, (10 ** 6, 10 ** 6), extra_down=0.35 * face_scale(ref))
-    canvas = np.array([[scale, 0, -roi.x0 * scale], [0, scale, -roi.y0 * scale], [0, 0, 1]])
-    size = (int(np.ceil(roi.size[0] * scale)), int(np.ceil(roi.size[1] * scale)))
-    to_canvas = np.full((track.n_frames, 3, 3), np.nan)
-    for i in valid:
-        s = _similarity(lm_all[i][L.STABLE], ref[L.STABLE])
-        if s is not None:
-            to_canvas[i] = canvas @ s
-    step = max(1, int(np.ceil(valid.size / MAX_CANDIDATES)))
-    cand = [i for i in valid[::step] if np.isfinite(to_canvas[i]).all()]
-    wanted = set(cand)
-    canvases: dict[int, np.ndarray] = {}
-    frames = iter_video_frames(job.template, job.fps, max_frames=max(cand) + 1)
-    for i, frame in enumerate(frames):
-        if i in wanted:
-            canvases[i] = cv2.warpAffine(frame, to_canvas[i][:2], size, flags=cv2.INTER_AREA,
-                                         borderMode=cv2.BORDER_REPLICATE)
-    cand = [i for i in cand if i in canvases]
-    open_t = track.openness()
-    return MouthBank(frames=np.array(cand), openness=open_t[cand].astype(np.float32),
-                     yaw=yaw[cand].astype(np.float32), canvases=[canvases[i] for i in cand],
-                     to_canvas=to_canvas, canvas_size=size)
-
-
-def select_mouths(bank: MouthBank, target: np.ndarray, frame_index: np.ndarray, track,
-                  gain: float = 1.0) -> np.ndarray:
-    """For each output frame, the bank position whose mouth matches the target opening.
-
-    Playing on from the previous choice is preferred while it still matches (real, smooth motion);
-    otherwise the best match by opening and head turn is taken.
-    """
-    o = bank.openness
-    lo, hi = np.percentile(o, 3), np.percentile(o, 97)
-    span = max(hi - lo, 1e-3)
-    desired = lo + np.clip(target, 0, 1.5) * span
-    yaw_all = L.yaw_proxy(track.landmarks)
-    out = np.zeros(target.size, dtype=np.int32)
-    prev = -1
-    for j in range(target.size):
-        d = desired[j]
-        tol = span * (0.06 + 0.1 * float(np.clip(target[j], 0, 1)))
-        nxt = prev + 1
-        if 0 <= prev and nxt < o.size and abs(o[nxt] - d) < tol:
-            out[j] = prev = nxt
-            continue
-        yj = yaw_all[frame_index[j]]
-        pose = np.abs(bank.yaw - yj) / 0.05 if np.isfinite(yj) else 0.0
-        cost = np.abs(o - d) / span + 0.3 * pose
-        out[j] = prev = int(np.argmin(cost))
-    return out
 
 
 register(EngineSpec(

@@ -8,10 +8,13 @@ import numpy as np
 
 from ..face import landmarks as L
 
-_INTERIOR_EDGE = np.array([48, 38, 92], np.float32)   # BGR: dark red at the lips' inner edge
-_INTERIOR_DEEP = np.array([22, 16, 34], np.float32)   # the dark back of the mouth
-_TEETH = np.array([200, 208, 220], np.float32)
-_TONGUE = np.array([78, 76, 150], np.float32)
+INTERIOR_EDGE = 0.5        # brightness of the interior next to the lips, as a share of the lip colour
+INTERIOR_DEEP = 0.16       # the back of the mouth, as a share of the lip colour
+TEETH_MIN_GAP = 0.06       # lips this far apart (mouth widths) before the teeth show at all
+TEETH_MAX_HEIGHT = 0.1     # tallest visible upper-teeth band, in mouth widths
+TEETH_TINT = np.array([215, 222, 230], np.float32)  # BGR: slightly warm white, scaled to the face's light
+SOFT_EDGE_PX = 0.8         # blur of the interior's outline (no hard painted edge)
+WIDTH_CHANGE = 0.1         # widest spread / narrowest rounding, as a share of the mouth width
 
 
 def _smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
@@ -65,7 +68,7 @@ def warp_mouth(image: np.ndarray, lm: np.ndarray, x0: int, y0: int, openness: fl
     du = np.zeros_like(u)
     if abs(width) > 1e-3:
         near = np.exp(-(vp / (0.6 * mw)) ** 2) * (1 - _smoothstep(half, half * 2.2, au))
-        du = 0.07 * width * u * near
+        du = WIDTH_CHANGE * width * u * near
     src_u = u - du
     src_v = np.interp(src_u, mu[order], mv[order]).astype(np.float32) + src_vp
     map_x = (c[0] + src_u * ex[0] + src_v * ey[0]).astype(np.float32)
@@ -78,15 +81,48 @@ def warp_mouth(image: np.ndarray, lm: np.ndarray, x0: int, y0: int, openness: fl
     if not alpha.any():
         return out
     top, bottom = -d_up * lens, d_low * lens
-    t = np.clip((vp - top) / np.maximum(bottom - top, 1e-3), 0, 1)  # 0 at upper lip .. 1 at lower lip
-    gap_px = (bottom - top)
-    inner = _INTERIOR_EDGE + (_INTERIOR_DEEP - _INTERIOR_EDGE) * np.clip(
-        1 - np.abs(t - 0.5) * 2.2, 0, 1)[..., None]
-    teeth_h = np.minimum(0.3 * gap_px, 0.1 * mw)
-    teeth = ((vp - top) < teeth_h) & (au < 0.62 * half)
-    teeth_a = teeth * np.clip(1 - au / (0.62 * half), 0, 1) ** 0.3
-    inner = inner + (_TEETH - inner) * teeth_a[..., None]
-    tongue = np.clip((t - 0.72) / 0.28, 0, 1) * (au < 0.5 * half)
-    inner = inner + (_TONGUE - inner) * (0.6 * tongue)[..., None]
-    a = alpha[..., None]
+    inner = _interior(image, lm, x0, y0, u, vp, top, bottom, half, mw)
+    a = cv2.GaussianBlur(alpha.astype(np.float32), (0, 0), SOFT_EDGE_PX)[..., None]
     return np.clip(out * (1 - a) + inner * a, 0, 255).astype(np.uint8)
+
+
+def face_colours(image: np.ndarray, lm: np.ndarray, x0: int, y0: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean BGR of the lips (between the outer and inner contours) and of the skin around them."""
+    off = np.array([x0, y0], np.float32)
+    lips = np.zeros(image.shape[:2], np.uint8)
+    outer = np.concatenate([lm[L.UPPER_LIP_OUTER], lm[L.LOWER_LIP_OUTER][::-1]]) - off
+    inner = np.concatenate([lm[L.UPPER_LIP_INNER], lm[L.LOWER_LIP_INNER][::-1]]) - off
+    cv2.fillPoly(lips, [np.round(outer).astype(np.int32)], 1)
+    cv2.fillPoly(lips, [np.round(inner).astype(np.int32)], 0)
+    skin = np.zeros_like(lips)
+    cv2.fillPoly(skin, [np.round(lm[L.UNDER_NOSE] - off).astype(np.int32)], 1)
+    px = image.reshape(-1, 3).astype(np.float32)
+    lip_c = px[lips.ravel() > 0].mean(0) if lips.any() else np.array([90, 90, 170], np.float32)
+    skin_px = px[(skin.ravel() > 0) & (lips.ravel() == 0)]
+    skin_c = skin_px.mean(0) if skin_px.size else lip_c
+    return lip_c, skin_c
+
+
+def _interior(image: np.ndarray, lm: np.ndarray, x0: int, y0: int, u: np.ndarray, vp: np.ndarray,
+              top: np.ndarray, bottom: np.ndarray, half: float, mw: float) -> np.ndarray:
+    """Colour of the mouth interior over the ROI: shaded from the face's own lip and skin colours,
+    darker towards the back and the corners, upper teeth only where the opening shows them."""
+    lip_c, skin_c = face_colours(image, lm, x0, y0)
+    gap = np.maximum(bottom - top, 1e-3)
+    t = np.clip((vp - top) / gap, 0, 1)                 # 0 at the upper lip .. 1 at the lower lip
+    au = np.abs(u) / half
+    shade = INTERIOR_EDGE - (INTERIOR_EDGE - INTERIOR_DEEP) * np.clip(1 - np.abs(t - 0.45) * 2.0, 0, 1)
+    shade = shade * (1 - 0.5 * np.clip(au, 0, 1) ** 2)  # the corners recede into shadow
+    inner = lip_c[None, None] * shade[..., None]
+    # upper teeth: a band under the upper lip, taller as the mouth opens, only when the gap is big enough
+    teeth_h = np.clip(gap - TEETH_MIN_GAP * mw, 0, None) * 0.45
+    teeth_h = np.minimum(teeth_h, TEETH_MAX_HEIGHT * mw)
+    ends = 1 - _smoothstep(0.45, 0.7, au)               # rounded ends, hidden in the corners
+    teeth_a = (1 - _smoothstep(0.6, 1.0, (vp - top) / np.maximum(teeth_h, 1e-3))) * ends * (teeth_h > 0.5)
+    tooth = TEETH_TINT * np.maximum(skin_c.max(), 120) / 255 + skin_c * 0.18
+    tooth = np.clip(tooth, 0, 255)[None, None] * (1 - 0.25 * au)[..., None]
+    inner = inner + (tooth - inner) * (teeth_a * 0.9)[..., None]
+    # the tongue: a soft lighter shape low in a wide-open mouth
+    tongue_a = np.clip((t - 0.65) / 0.35, 0, 1) * (1 - _smoothstep(0.3, 0.6, au)) * np.clip(gap / (0.25 * mw), 0, 1)
+    inner = inner + (lip_c * 0.7 - inner) * (0.5 * tongue_a)[..., None]
+    return inner

@@ -1,0 +1,152 @@
+"""Built-in engine, second generation: phones -> mouth shapes, unit selection, full resolution."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import EXAMPLES, make, shared
+from speech_synth import syllable_speech
+from lipsync.articulation import MouthTargets, PhoneCache, articulation_steps, mouth_targets
+from lipsync.audio import load_audio
+from lipsync.engines.mouth_bank import MouthBank
+from lipsync.engines.mouth_select import SelectSettings, is_join, select_mouths
+
+ENGLISH = ("en", ["ah", "bah", "mah", "pah", "bee", "moo", "pay", "bah", "mah"])
+MANDARIN = ("cmn-latn-pinyin", ["a1", "ma1", "ba4", "pa4", "mu4", "bo1", "ba1", "mo1", "pu3"])
+CLOSURE_WINDOW = (-0.03, 0.10)   # a syllable's b/p/m closure lies at its very start (seconds)
+
+
+@pytest.fixture(scope="module", params=[ENGLISH, MANDARIN], ids=["english", "mandarin"])
+def syllables(request, tmp_path_factory):
+    voice, words = request.param
+    return words, syllable_speech(words, voice, tmp_path_factory.mktemp(voice))
+
+
+def _steps(syl) -> MouthTargets:
+    audio = load_audio(syl.path)
+    return articulation_steps(audio.samples, PhoneCache(None).get(audio.samples))
+
+
+def test_lips_close_at_bilabials_and_open_on_vowels(syllables):
+    """Every syllable after the first starts with b/p/m: the lips close there and open on its vowel."""
+    words, syl = syllables
+    st = _steps(syl)
+    ok = 0
+    for start, end in zip(syl.starts[1:], syl.ends[1:]):
+        a, b = int((start + CLOSURE_WINDOW[0]) * 100), int((start + CLOSURE_WINDOW[1]) * 100)
+        vowel = st.openness[int((start + 0.1) * 100):int(end * 100)].max()
+        ok += st.closure[a:b].max() >= 0.5 and st.openness[a:b].min() < 0.3 * vowel
+    assert ok >= 0.75 * (len(words) - 1), f"only {ok} of {len(words) - 1} closures found"
+
+
+def test_rounded_vowels_are_narrower_than_open_ones(syllables):
+    words, syl = syllables
+    st = _steps(syl)
+    mid = lambda i: st.width[int((syl.starts[i] + syl.ends[i]) * 50)]  # noqa: E731  (centre, in 10 ms steps)
+    rounded = [mid(i) for i, w in enumerate(words) if "u" in w or "o" in w]
+    open_a = [mid(i) for i, w in enumerate(words) if w[1:2] == "a" or w.startswith("a")]
+    assert np.mean(rounded) < np.mean(open_a) - 0.2
+
+
+def test_silence_around_speech_is_closed(syllables):
+    _, syl = syllables
+    st = _steps(syl)
+    assert st.openness[:int(syl.starts[0] * 100) - 10].max() < 0.02  # anticipation starts <100 ms early
+    assert st.openness[int(syl.ends[-1] * 100) + 10:].max() < 0.02
+
+
+def test_phones_are_recognised_once_per_audio(tmp_path, burst_audio):
+    cache = PhoneCache(tmp_path)
+    samples = load_audio(burst_audio[0]).samples
+    first = mouth_targets(samples, 25, 100, phones=cache)
+    again = mouth_targets(samples, 25, 100, phones=cache)
+    assert cache.recognitions == 1 and np.array_equal(first.openness, again.openness)
+    fresh = PhoneCache(tmp_path)  # a new process reads the disk cache
+    assert fresh.get(samples) == cache.get(samples) and fresh.recognitions == 0
+
+
+def _bank(opening, width, smile=None, frames=None) -> MouthBank:
+    k = len(opening)
+    frames = np.arange(k) if frames is None else np.asarray(frames)
+    z = np.zeros(k, np.float32)
+    return MouthBank(frames=frames, crops=[], origins=np.zeros((k, 2)), to_ref=np.zeros((0, 3, 3)),
+                     opening=np.asarray(opening, np.float32), gap_ratio=z, width=np.asarray(width, np.float32),
+                     smile=z if smile is None else np.asarray(smile, np.float32), teeth=z, yaw=z,
+                     run_next=np.append(np.diff(frames) == 1, False))
+
+
+def _targets(opening, width=None, closure=None) -> MouthTargets:
+    o = np.asarray(opening, np.float32)
+    z = np.zeros_like(o)
+    return MouthTargets(o, z if width is None else np.asarray(width, np.float32),
+                        z if closure is None else np.asarray(closure, np.float32), o > 0)
+
+
+def test_selection_plays_runs_of_consecutive_template_frames():
+    rng = np.random.default_rng(1)
+    own = np.clip(0.5 + 0.5 * np.sin(np.arange(200) / 3.0) + 0.05 * rng.standard_normal(200), 0, 1)
+    bank = _bank(own * 0.4, np.full(200, 0.9))
+    # the audio asks for what the template itself did in frames 50..129: play them in order
+    sel = select_mouths(bank, _targets(own[50:130]), np.zeros(80))
+    joins = sum(is_join(bank, sel, t) for t in range(sel.size))
+    assert joins <= 3
+    assert np.corrcoef(bank.opening[sel], own[50:130])[0, 1] > 0.9
+
+
+def test_selection_follows_targets_and_closes_on_closures():
+    rng = np.random.default_rng(2)
+    bank = _bank(rng.uniform(0, 0.4, 300), rng.uniform(0.8, 1.0, 300))
+    want = np.tile([0.0, 0.2, 0.6, 1.0, 0.6, 0.2], 20)
+    closure = (want == 0).astype(np.float32)
+    sel = select_mouths(bank, _targets(want, closure=closure), np.zeros(want.size),
+                        settings=SelectSettings(join=0.1, hold=0.05))
+    got = bank.opening[sel]
+    assert np.corrcoef(got, want)[0, 1] > 0.8
+    assert got[closure > 0].max() < np.percentile(bank.opening, 15)
+
+
+def test_selection_avoids_grins_in_neutral_speech():
+    rng = np.random.default_rng(3)
+    n = 200
+    opening = rng.uniform(0, 0.4, n)
+    width, smile = np.full(n, 0.9), np.zeros(n)
+    grin = np.arange(n) % 10 == 0        # every tenth frame a broad grin, whatever its opening
+    width[grin], smile[grin] = 1.25, 0.15
+    bank = _bank(opening, width, smile)
+    sel = select_mouths(bank, _targets(rng.uniform(0, 1, 150)), np.zeros(150))
+    assert grin[sel].mean() < 0.02
+
+
+@pytest.mark.slow
+def test_rendered_photo_mouth_closes_at_bilabials(service, tmp_path):
+    """End to end on the demo photo: measured on the output video, the mouth closes at each b/p/m."""
+    from lipsync.quality import measure_openings
+
+    words, syl = ENGLISH[1], syllable_speech(ENGLISH[1], ENGLISH[0], tmp_path)
+    item = service.generate(syl.path, EXAMPLES / "demo_face.png")
+    assert item.status == "done", item.error
+    opening = measure_openings(item.output)
+    fps = item.result.fps
+    ok = 0
+    for start, end in zip(syl.starts[1:], syl.ends[1:]):
+        closed = opening[int((start - 0.04) * fps):int((start + 0.1) * fps) + 1].min()
+        vowel = opening[int((start + 0.1) * fps):int(end * fps) + 1].max()
+        ok += closed < 0.5 * vowel
+    assert ok >= 0.75 * (len(words) - 1), f"closed at only {ok} of {len(words) - 1} bilabials"
+
+
+@pytest.mark.slow
+def test_full_resolution_mouth_stays_sharp(service, tmp_path):
+    """1080x1920 talking template: the reused mouth is as sharp as the template's own."""
+    from lipsync.quality import measure_mouths
+
+    tpl = make(["-i", str(shared("v5_latentsync_demo2_1080p.mp4")), "-t", "6", "-an", "-c:v", "libx264",
+                "-crf", "12"], tmp_path / "portrait.mp4")
+    audio = make(["-ss", "8", "-i", str(shared("v5_latentsync_demo2_1080p.mp4")), "-t", "3", "-vn"],
+                 tmp_path / "speech.wav")
+    item = service.generate(audio, tpl)
+    assert item.status == "done" and item.result.mode == "reuse", item.error
+    got, own = measure_mouths(item.output), measure_mouths(tpl)
+    assert np.nanmean(got.sharpness) >= 0.9 * np.nanmean(own.sharpness)
