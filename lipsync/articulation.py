@@ -39,21 +39,23 @@ CLOSURE_SIGMA_S = 0.012          # closures stay sharp: lips press for 40-100 ms
 MIN_CLOSURE_S = 0.04             # a recognised bilabial always shows as at least one closed frame at 25 fps
 LOUDNESS_SHARE = 0.45            # part of the opening that follows loudness (the rest follows the phone)
 UNKNOWN_OPENING = 0.35           # speech the recogniser calls silence or noise: a neutral half-open mouth
-# Consonants show acoustically as a dip of the 500-4000 Hz energy between two vowels (stop closures are
+# Consonants show acoustically as a dip of the 300-3000 Hz energy between two vowels (stop closures are
 # near-silent, nasal murmurs have little energy there). The recogniser misses many b/p/m, above all
 # in other languages, so dips close the lips too: fully where it heard a bilabial, partly elsewhere
 # (the jaw rises for every consonant).
-DIP_BAND_HZ = (500.0, 4000.0)
+DIP_BAND_HZ = (300.0, 3000.0)  # also catches m before u/o, whose energy lies low
 DIP_CONTEXT_S = 0.15             # how far each side to look for the surrounding vowels
 DIP_MIN_DB, DIP_FULL_DB = 6.0, 18.0  # valley depth at which a dip starts to count / counts fully
-CONSONANT_CLOSURE = 0.8          # closure at a dip the recogniser did not call a bilabial
+# how far a full dip closes the lips, by what the recogniser heard there
+DIP_CLOSURE_LABIAL = 1.0         # b/p/m/f/v/w: the lips meet
+DIP_CLOSURE_CONSONANT = 0.5      # t/d/k/s...: the jaw rises, the lips part a little
+DIP_CLOSURE_UNHEARD = 0.8        # silence/noise labels inside speech: often a missed stop
+LABIALS = {"P", "B", "M", "F", "V", "W"}
+LABIAL_TILT_DB = 6.0             # high/low band balance this far below the speaker's median = a lip sound
 # Lip rounding lowers the second formant, spreading raises it: the spectral centroid of voiced speech
 # (relative to the speaker's own range) tells width in any language, where the English phone labels
 # of e.g. Mandarin u/o are often wrong. Width = a blend of both.
 ACOUSTIC_WIDTH_SHARE = 0.5
-# vowels between consonants open wider than a linear mix suggests (real speakers spend ~40% of their
-# opening range on average while talking; the linear targets averaged ~25%)
-OPENING_GAMMA = 0.6
 
 
 @dataclass(frozen=True)
@@ -177,15 +179,20 @@ class PhoneCache:
 
 
 def _phone_tracks(phones: list[PhoneSegment], n_steps: int) -> tuple[np.ndarray, ...]:
-    """Per 10 ms step: viseme opening, width, closure, and whether a known phone covers it."""
+    """Per 10 ms step: viseme opening, width, closure, whether a known phone covers it, and how far
+    an acoustic dip there should close the lips."""
     opening, width = np.zeros(n_steps), np.zeros(n_steps)
     closure, known = np.zeros(n_steps), np.zeros(n_steps, bool)
+    dip_weight = np.full(n_steps, DIP_CLOSURE_UNHEARD)
     for p in phones:
         v = VISEMES.get(p.phone)
-        if v is None:
-            continue
         a = int(round(p.start / STEP_S))
         b = max(a + 1, int(round(p.end / STEP_S)))
+        if v is None:
+            continue
+        is_vowel = p.phone[0] in "AEIOU"
+        dip_weight[max(a, 0):b] = DIP_CLOSURE_LABIAL if p.phone in LABIALS else \
+            0.0 if is_vowel else DIP_CLOSURE_CONSONANT
         if v.closed:
             # lips close for the stop; centre a minimum-length closure on it
             mid, half = (a + b) / 2, max(b - a, MIN_CLOSURE_S / STEP_S) / 2
@@ -193,11 +200,25 @@ def _phone_tracks(phones: list[PhoneSegment], n_steps: int) -> tuple[np.ndarray,
             closure[max(a, 0):max(b, 0)] = 1.0
         opening[max(a, 0):b], width[max(a, 0):b] = v.opening, v.width
         known[max(a, 0):b] = True
-    return opening, width, closure, known
+    return opening, width, closure, known, dip_weight
+
+
+def labiality(samples: np.ndarray, rate: int = AUDIO_RATE) -> np.ndarray:
+    """Per 10 ms step 0..1: how much the spectrum looks like a lip sound (energy kept low: a b/p/m
+    murmur or release has little above 3 kHz, unlike t/s/k), relative to this speaker's speech."""
+    freqs = librosa.fft_frequencies(sr=rate, n_fft=512)
+    low, high = (freqs >= 300) & (freqs < 3000), freqs >= 3000
+
+    def tilt(mag: np.ndarray) -> np.ndarray:
+        p = mag ** 2
+        return 10 * np.log10((p[high].sum(axis=0) + 1e-10) / (p[low].sum(axis=0) + 1e-10))
+
+    t = gaussian_filter1d(stft_features(samples, 512, HOP, 400, tilt, pad_mode="constant"), 2.0)
+    return np.clip((np.median(t) - t) / LABIAL_TILT_DB, 0, 1)
 
 
 def consonant_dips(samples: np.ndarray, rate: int = AUDIO_RATE) -> np.ndarray:
-    """Per 10 ms step 0..1: how deep a valley of 500-4000 Hz energy lies between louder sounds."""
+    """Per 10 ms step 0..1: how deep a valley of 300-3000 Hz energy lies between louder sounds."""
     freqs = librosa.fft_frequencies(sr=rate, n_fft=512)
     band = (freqs >= DIP_BAND_HZ[0]) & (freqs <= DIP_BAND_HZ[1])
     power = stft_features(samples, 512, HOP, 400, lambda mag: (mag[band] ** 2).sum(axis=0),
@@ -225,13 +246,17 @@ def articulation_steps(samples: np.ndarray, phones: list[PhoneSegment],
     """Targets per 10 ms step from the phones and the loudness (silence closes the mouth)."""
     vad, level, centroid = speech_activity(samples, rate)
     n = vad.size
-    opening, width, closure, known = _phone_tracks(phones, n)
+    opening, width, closure, known, dip_weight = _phone_tracks(phones, n)
     opening = np.where(known, opening, UNKNOWN_OPENING)
-    opening = (opening * ((1 - LOUDNESS_SHARE) + LOUDNESS_SHARE * np.sqrt(level))) ** OPENING_GAMMA * vad
+    opening = opening * ((1 - LOUDNESS_SHARE) + LOUDNESS_SHARE * np.sqrt(level)) * vad
     width = np.where(known, width, 0.0)
     width = ((1 - ACOUSTIC_WIDTH_SHARE) * width + ACOUSTIC_WIDTH_SHARE * acoustic_width(centroid, vad)) * vad
     dips = consonant_dips(samples, rate)[:n]
-    closure = np.maximum(closure, CONSONANT_CLOSURE * np.pad(dips, (0, n - dips.size))) * vad
+    # a dip where the recogniser heard another consonant still closes fully if it sounds labial
+    lab = np.pad(labiality(samples, rate)[:n], (0, max(0, n - dips.size)))
+    consonant = (dip_weight > 0) & (dip_weight < DIP_CLOSURE_LABIAL)
+    dip_weight = np.where(consonant, dip_weight + (DIP_CLOSURE_LABIAL - dip_weight) * lab, dip_weight)
+    closure = np.maximum(closure, dip_weight * np.pad(dips, (0, n - dips.size))) * vad
     sig = COARTIC_SIGMA_S / STEP_S
     opening = gaussian_filter1d(opening, sig, mode="nearest")
     width = gaussian_filter1d(width, sig * 1.5, mode="nearest")  # rounding spreads further (anticipation)
