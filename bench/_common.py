@@ -13,7 +13,11 @@ import numpy as np
 import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "media"
+BASELINE = "1b2e28b"  # the last commit with the first-generation built-in engine (the "old" way)
+import os
+
+# ../shared/media beside the project; LIPSYNC_SHARED_MEDIA points elsewhere (e.g. from a git worktree)
+SHARED = Path(os.environ.get("LIPSYNC_SHARED_MEDIA", ROOT.parent / "shared" / "media"))
 sys.path.insert(0, str(ROOT))
 
 
@@ -43,10 +47,21 @@ def child_peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
-def run_child(code: str, *args: str) -> dict:
-    """Run Python ``code`` in a fresh process; it prints one JSON line last. Adds its peak RSS."""
-    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT)
+def run_child(code: str, *args: str, cwd: Path = ROOT) -> dict:
+    """Run Python ``code`` in a fresh process (importing ``lipsync`` from ``cwd``); it prints one JSON
+    line last."""
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=cwd)
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-3000:])
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def baseline_worktree(commit: str, where: Path) -> Path:
+    """A detached git worktree of ``commit`` (the old way, to run beside the new one)."""
+    subprocess.run(["git", "worktree", "add", "--detach", str(where), commit], cwd=ROOT, check=True,
+                   capture_output=True)
+    return where
+
+
+def remove_worktree(where: Path) -> None:
+    subprocess.run(["git", "worktree", "remove", "--force", str(where)], cwd=ROOT, capture_output=True)

@@ -1,6 +1,6 @@
 """Built-in engine benchmarks (issue: core pipeline). Prints numbers; record them in docs/BENCHMARKS.md.
 
-1. End-to-end speed on a 512x512 25 fps template: first use (with face analysis) and analysed.
+1. End-to-end speed on 512x512 and 1080x1920 templates, first use and analysed, old and new engine.
 2. Peak memory of a 10-minute job against a 1-minute job (fresh processes).
 3. A batch of 10 templates x 1 audio in one process against 10 separate CLI runs.
 
@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, long_speech, machine, need, run_child
+from _common import BASELINE, ROOT, baseline_worktree, long_speech, machine, need, remove_worktree, run_child
 
 JOB = r"""
 import json, resource, sys, time
@@ -32,20 +32,41 @@ print(json.dumps({"seconds": time.perf_counter() - t, "frames": item.result.fram
 """
 
 
-def speed(tmp: Path) -> None:
-    tpl = need("v8_sadtalker_hdtf_katiehill.mp4")  # 512x512, 25 fps, 8 s, talking
-    audio = long_speech(30, tmp / "speech30.wav")
-    from lipsync import LipsyncService, Settings
+SPEED_JOB = r"""
+import json, sys, time
+from pathlib import Path
+from lipsync import LipsyncService, Settings
+data, audio, tpl = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+s = LipsyncService(Settings(outputs_dir=data / "out", data_dir=data / "data"))
+runs = []
+for _ in range(2):  # first use (face analysis included), then the template already analysed
+    t = time.perf_counter()
+    item = s.generate(audio, tpl)
+    assert item.status == "done", item.error
+    runs.append({"seconds": time.perf_counter() - t, "frames": item.result.frames,
+                 "analysis_s": item.result.timings["analysis_s"], "mode": item.result.mode})
+print(json.dumps(runs))
+"""
 
-    s = LipsyncService(Settings(outputs_dir=tmp / "out", data_dir=tmp / "data"))
-    for label in ("first use (analysis included)", "template already analysed"):
-        t = time.perf_counter()
-        item = s.generate(audio, tpl)
-        dt = time.perf_counter() - t
-        assert item.status == "done", item.error
-        r = item.result
-        print(f"  {label:32s}: {r.frames} frames in {dt:5.1f} s = {r.frames / dt:5.1f} output frames/s "
-              f"(analysis {r.timings['analysis_s']:.1f} s, render+encode {r.timings['render_s']:.1f} s)")
+
+def speed(tmp: Path, baseline: str | None) -> None:
+    """Output frames/s end to end, old and new engine in fresh processes, 512x512 and 1080x1920."""
+    audio = long_speech(30, tmp / "speech30.wav")
+    roots = {"new": ROOT}
+    if baseline:
+        roots = {"old": baseline_worktree(baseline, tmp / "baseline"), **roots}
+    try:
+        for name, label in (("v8_sadtalker_hdtf_katiehill.mp4", "512x512 (v8)"),
+                            ("v5_latentsync_demo2_1080p.mp4", "1080x1920 (v5)")):
+            tpl = str(need(name))
+            for who, root in roots.items():
+                first, analysed = run_child(SPEED_JOB, str(tmp / f"speed_{who}_{name}"), str(audio), tpl, cwd=root)
+                print(f"  {who:3s} {label:15s} {analysed['mode']:6s}: analysed {analysed['frames'] / analysed['seconds']:5.1f} "
+                      f"frames/s; first use {first['frames'] / first['seconds']:5.1f} frames/s "
+                      f"(analysis {first['analysis_s']:.1f} s)", flush=True)
+    finally:
+        if baseline:
+            remove_worktree(roots["old"])
 
 
 def memory(tmp: Path) -> None:
@@ -102,12 +123,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--skip-batch", action="store_true")
+    ap.add_argument("--baseline", default=BASELINE, help="commit of the old engine ('' = only the new one)")
     args = ap.parse_args()
     print(f"built-in engine benchmark on {machine()}")
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        print("end-to-end speed, 512x512 25 fps template (v8), 30 s audio:")
-        speed(tmp)
+        print("end-to-end speed, 30 s audio, old and new engine (fresh processes):")
+        speed(tmp, args.baseline or None)
         if not args.skip_batch:
             print("batch against separate runs:")
             batch_vs_separate(tmp)

@@ -28,9 +28,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from _common import ROOT, SHARED, machine
+from _common import BASELINE, ROOT, SHARED, baseline_worktree, machine, remove_worktree
 
-BASELINE = "1b2e28b"  # the last commit with the first-generation built-in engine
 
 
 @dataclass
@@ -149,12 +148,6 @@ def contact_sheet(videos: list[Path], labels: list[str], out: Path, n: int = 10,
     cv2.imwrite(str(out), np.vstack(rows))
 
 
-def worktree(commit: str, where: Path) -> Path:
-    subprocess.run(["git", "worktree", "add", "--detach", str(where), commit], cwd=ROOT, check=True,
-                   capture_output=True)
-    return where
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--baseline", default=BASELINE)
@@ -172,7 +165,7 @@ def main() -> None:
         cases = [c for c in make_cases(tmp, args.cases) if not args.protocol or c.protocol == args.protocol]
         roots = {"new": ROOT}
         if not args.no_old:
-            roots = {"old": worktree(args.baseline, tmp / "baseline"), **roots}
+            roots = {"old": baseline_worktree(args.baseline, tmp / "baseline"), **roots}
         table: dict[str, list[dict]] = {k: [] for k in roots}
         try:
             for case in cases:
@@ -191,8 +184,7 @@ def main() -> None:
                               f"{case.name}_{case.protocol}.png")
         finally:
             if "old" in roots:
-                subprocess.run(["git", "worktree", "remove", "--force", str(roots["old"])], cwd=ROOT,
-                               capture_output=True)
+                remove_worktree(roots["old"])
     print("\nmeans over cases (target: opening >= 0.5, width >= 0.35, change <= 1.2x, sharpness >= 0.9x)")
     for protocol in ("video", "photo", None):
         for label, rows in table.items():

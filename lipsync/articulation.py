@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d, maximum_filter1d
+from scipy.ndimage import gaussian_filter1d, maximum_filter1d, uniform_filter1d
 
 import librosa
 
@@ -34,6 +34,8 @@ RECOGNISER_VERSION = 1           # bump when recognition settings change (invali
 # pocketsphinx phone-loop settings: a light language-model weight and a small phone insertion
 # penalty keep short stops (b/p/m) that a stronger model would swallow
 PHONE_LM_WEIGHT, PHONE_INSERTION = 2.0, 0.3
+RECOGNISE_CHUNK_S = 30.0         # longest piece decoded at once (decoder memory grows with its length)
+CUT_SEARCH_S = 5.0               # where to look for a pause to cut at, before each piece's end
 COARTIC_SIGMA_S = 0.035          # blend of neighbouring shapes (about half a syllable's transition)
 CLOSURE_SIGMA_S = 0.012          # closures stay sharp: lips press for 40-100 ms
 MIN_CLOSURE_S = 0.04             # a recognised bilabial always shows as at least one closed frame at 25 fps
@@ -102,23 +104,47 @@ class MouthTargets:
     speech: np.ndarray
 
 
+def _chunk_bounds(samples: np.ndarray, max_s: float = RECOGNISE_CHUNK_S) -> list[tuple[int, int]]:
+    """Cut long audio into pieces of at most ``max_s`` seconds, each cut at the quietest 10 ms of
+    the last few seconds before the limit (a pause, not the middle of a word)."""
+    step, limit = HOP, int(max_s * AUDIO_RATE)
+    bounds, a = [], 0
+    while samples.size - a > limit:
+        lo = a + limit - int(CUT_SEARCH_S * AUDIO_RATE)
+        frames = samples[lo:a + limit][: (a + limit - lo) // step * step].reshape(-1, step)
+        # energy averaged over 300 ms: the cut lands inside a pause, not at its edge
+        energy = uniform_filter1d((frames.astype(np.float64) ** 2).sum(axis=1), 30, mode="nearest")
+        cut = lo + int(np.argmin(energy)) * step
+        bounds.append((a, cut))
+        a = cut
+    bounds.append((a, samples.size))
+    return bounds
+
+
 def recognise_phones(samples: np.ndarray) -> list[PhoneSegment]:
-    """Phones with their times in 16 kHz mono speech (pocketsphinx phone loop, bundled model)."""
+    """Phones with their times in 16 kHz mono speech (pocketsphinx phone loop, bundled model).
+
+    Long recordings are decoded piece by piece, so memory does not grow with their length.
+    """
     import os
 
     from pocketsphinx import Decoder, get_model_path
 
     if samples.size == 0:
         return []
-    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
     decoder = Decoder(allphone=os.path.join(get_model_path(), "en-us", "en-us-phone.lm.bin"),
                       lw=PHONE_LM_WEIGHT, pip=PHONE_INSERTION, beam=1e-20, pbeam=1e-20,
                       loglevel="FATAL")
-    decoder.start_utt()
-    decoder.process_raw(pcm, full_utt=True)
-    decoder.end_utt()
-    return [PhoneSegment(s.word, s.start_frame * STEP_S, (s.end_frame + 1) * STEP_S)
-            for s in decoder.seg()]
+    out: list[PhoneSegment] = []
+    for a, b in _chunk_bounds(samples):
+        pcm = (np.clip(samples[a:b], -1, 1) * 32767).astype("<i2").tobytes()
+        decoder.start_utt()
+        decoder.process_raw(pcm, full_utt=True)
+        decoder.end_utt()
+        t0 = a / AUDIO_RATE
+        out += [PhoneSegment(s.word, t0 + s.start_frame * STEP_S, t0 + (s.end_frame + 1) * STEP_S)
+                for s in decoder.seg()]
+    return out
 
 
 class PhoneCache:

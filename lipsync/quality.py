@@ -124,6 +124,9 @@ def _canonical_mouth(frame: np.ndarray, lm: np.ndarray) -> np.ndarray:
 
 
 def _mouth_sharpness(frame: np.ndarray, lm: np.ndarray) -> float:
+    """Fine detail of the lips and the skin around them: variance of the Laplacian over the grey
+    variance, leaving out the inside of the mouth (teeth and shadow change with the opening, not
+    with the sharpness)."""
     import cv2
 
     pts = lm[L.UPPER_LIP_OUTER + L.LOWER_LIP_OUTER]
@@ -135,8 +138,12 @@ def _mouth_sharpness(frame: np.ndarray, lm: np.ndarray) -> float:
     grey = cv2.cvtColor(frame[ys, xs], cv2.COLOR_BGR2GRAY).astype(np.float32)
     if grey.size < 16:
         return np.nan
-    # per unit of contrast: an opened mouth (teeth, dark interior) has more contrast, not more detail
-    return float(cv2.Laplacian(grey, cv2.CV_32F).var() / max(grey.var(), 1.0))
+    inner = np.concatenate([lm[L.UPPER_LIP_INNER], lm[L.LOWER_LIP_INNER][::-1]]) - [xs.start, ys.start]
+    keep = np.ones(grey.shape, np.uint8)
+    cv2.fillPoly(keep, [np.round(inner).astype(np.int32)], 0)
+    keep = cv2.erode(keep, np.ones((5, 5), np.uint8)) > 0  # also the lip edge right next to the gap
+    lap = cv2.Laplacian(grey, cv2.CV_32F)
+    return float(lap[keep].var() / max(grey[keep].var(), 1.0))
 
 
 def measure_mouths(video: Path) -> MouthSeries:

@@ -154,3 +154,36 @@ def test_full_resolution_mouth_stays_sharp(service, tmp_path):
     assert item.status == "done" and item.result.mode == "reuse", item.error
     got, own = measure_mouths(item.output), measure_mouths(tpl)
     assert np.nanmean(got.sharpness) >= 0.9 * np.nanmean(own.sharpness)
+
+
+def test_long_audio_is_recognised_in_pieces_cut_at_pauses(burst_audio):
+    """A 70 s recording is decoded in <= 30 s pieces, cut in silence; phones keep their times."""
+    from lipsync.articulation import _chunk_bounds, recognise_phones
+
+    x = load_audio(burst_audio[0]).samples          # 8 s: 0.8 s speech / 0.8 s silence
+    long = np.tile(x, 9)[: 70 * 16000]
+    bounds = _chunk_bounds(long)
+    assert len(bounds) == 3 and bounds[0][0] == 0 and bounds[-1][1] == long.size
+    for a, b in bounds:
+        assert b - a <= 30 * 16000
+        if b < long.size:
+            assert np.abs(long[b - 160:b + 160]).max() < 0.01   # cut in a pause
+    phones = recognise_phones(long)
+    assert phones[-1].end > 65 and all(p.start < q.start + 1e-9 for p, q in zip(phones, phones[1:]))
+    later = [p for p in phones if 40 < p.start < 48 and p.phone not in ("SIL", "+NSN+", "+SPN+")]
+    first = [p for p in phones if 0 < p.start < 8 and p.phone not in ("SIL", "+NSN+", "+SPN+")]
+    assert abs(len(later) - len(first)) <= 0.3 * len(first)  # the same speech is found again later
+
+
+def test_batch_recognises_each_audio_once(tmp_path, burst_audio):
+    from lipsync import LipsyncService, Settings
+
+    service = LipsyncService(Settings(outputs_dir=tmp_path / "out", data_dir=tmp_path / "data"))
+    photo = EXAMPLES / "demo_face.png"
+    copy = tmp_path / "second_face.png"
+    copy.write_bytes(photo.read_bytes())
+    batch = service.generate_batch([burst_audio[0]], [photo, copy])
+    assert [i.status for i in batch.items] == ["done", "done"]
+    cache = service.engines.get("builtin").phone_cache(service.settings.cache_dir)
+    assert cache.recognitions == 1
+    assert len(list((service.settings.cache_dir / "phones").glob("*.json"))) == 1

@@ -71,7 +71,7 @@ class BuiltinEngine:
     def prepare(self, job: RenderJob) -> BuiltinState:
         """Audio -> mouth targets; for a talking template also the mouth bank and the frame choice."""
         targets = mouth_targets(job.audio.samples, float(job.fps), job.n_frames, job.options.lip_lead_s,
-                                self._phone_cache(job.cache_dir))
+                                self.phone_cache(job.cache_dir))
         strength = job.options.mouth_strength
         if job.track.is_still or not is_talking(job.track.openness()):
             log.info("built-in engine: warp mode (no talking mouth to reuse in %s)", job.template.path.name)
@@ -84,7 +84,8 @@ class BuiltinEngine:
                  len(bank.frames), job.template.path.name, joins, selection.size)
         return BuiltinState("reuse", targets, selection, bank, strength)
 
-    def _phone_cache(self, cache_dir: Path) -> PhoneCache:
+    def phone_cache(self, cache_dir: Path) -> PhoneCache:
+        """The phone cache of a data folder (one per folder; shared by all jobs of this engine)."""
         with self._lock:
             return self._phones.setdefault(cache_dir, PhoneCache(cache_dir / "phones"))
 

@@ -142,4 +142,4 @@ def render_candidate(bank: MouthBank, k: int, to_ref_current: np.ndarray, roi_x0
     crop_to_frame = np.array([[1, 0, bank.origins[k, 0]], [0, 1, bank.origins[k, 1]], [0, 0, 1]])
     to_roi = np.array([[1, 0, -roi_x0], [0, 1, -roi_y0], [0, 0, 1]], np.float64)
     m = to_roi @ np.linalg.inv(to_ref_current) @ bank.to_ref[bank.frames[k]] @ crop_to_frame
-    return cv2.warpAffine(bank.crops[k], m[:2], size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpAffine(bank.crops[k], m[:2], size, flags=cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REPLICATE)

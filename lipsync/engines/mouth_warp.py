@@ -14,7 +14,7 @@ TEETH_MIN_GAP = 0.06       # lips this far apart (mouth widths) before the teeth
 TEETH_MAX_HEIGHT = 0.1     # tallest visible upper-teeth band, in mouth widths
 TEETH_TINT = np.array([215, 222, 230], np.float32)  # BGR: slightly warm white, scaled to the face's light
 SOFT_EDGE_PX = 0.8         # blur of the interior's outline (no hard painted edge)
-WIDTH_CHANGE = 0.1         # widest spread / narrowest rounding, as a share of the mouth width
+WIDTH_CHANGE = 0.2         # widest spread / narrowest rounding, as a share of the mouth width
 
 
 def _smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
