@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -14,7 +15,6 @@ import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = "1b2e28b"  # the last commit with the first-generation built-in engine (the "old" way)
-import os
 
 # ../shared/media beside the project; LIPSYNC_SHARED_MEDIA points elsewhere (e.g. from a git worktree)
 SHARED = Path(os.environ.get("LIPSYNC_SHARED_MEDIA", ROOT.parent / "shared" / "media"))

@@ -60,8 +60,10 @@ def speed(tmp: Path, baseline: str | None) -> None:
                             ("v5_latentsync_demo2_1080p.mp4", "1080x1920 (v5)")):
             tpl = str(need(name))
             for who, root in roots.items():
-                first, analysed = run_child(SPEED_JOB, str(tmp / f"speed_{who}_{name}"), str(audio), tpl, cwd=root)
-                print(f"  {who:3s} {label:15s} {analysed['mode']:6s}: analysed {analysed['frames'] / analysed['seconds']:5.1f} "
+                first, analysed = run_child(SPEED_JOB, str(tmp / f"speed_{who}_{name}"), str(audio), tpl,
+                                            cwd=root)
+                rate = analysed["frames"] / analysed["seconds"]
+                print(f"  {who:3s} {label:15s} {analysed['mode']:6s}: analysed {rate:5.1f} "
                       f"frames/s; first use {first['frames'] / first['seconds']:5.1f} frames/s "
                       f"(analysis {first['analysis_s']:.1f} s)", flush=True)
     finally:

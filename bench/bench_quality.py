@@ -27,9 +27,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-
 from _common import BASELINE, ROOT, SHARED, baseline_worktree, machine, remove_worktree
-
 
 
 @dataclass
@@ -95,7 +93,7 @@ def speech_frames(audio: Path, fps: float, n: int) -> np.ndarray:
 
 
 def template_sharpness(case: Case) -> float:
-    from lipsync.quality import measure_mouths, _mouth_sharpness
+    from lipsync.quality import _mouth_sharpness, measure_mouths
 
     if case.protocol == "photo":
         from lipsync.face.analyse import FaceAnalyser
@@ -122,8 +120,8 @@ def scores(case: Case, video: Path, truth, sharp_tpl: float) -> dict:
 
 def contact_sheet(videos: list[Path], labels: list[str], out: Path, n: int = 10, size: int = 112) -> None:
     """Rows of mouth crops (one row per video, same frames), to look at by eye."""
-    from lipsync.face.analyse import FaceAnalyser
     from lipsync.face import landmarks as L
+    from lipsync.face.analyse import FaceAnalyser
     from lipsync.media import iter_video_frames, probe
 
     rows = []

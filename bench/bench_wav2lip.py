@@ -21,7 +21,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-
 from _common import ROOT, long_speech, machine, need
 
 sys.path.insert(0, str(ROOT / "tests"))

@@ -18,10 +18,9 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
+import librosa
 import numpy as np
 from scipy.ndimage import gaussian_filter1d, maximum_filter1d, uniform_filter1d
-
-import librosa
 
 from .audio import HOP, speech_activity, stft_features
 from .files import atomic_path

@@ -15,7 +15,8 @@ from .errors import LipsyncError
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m lipsync.download", description="Download Wav2Lip weights once.")
-    p.add_argument("--repo", default=None, help="Hugging Face repo id (default: $LIPSYNC_WAV2LIP_REPO or camenduru/Wav2Lip)")
+    p.add_argument("--repo", default=None,
+                   help="Hugging Face repo id (default: $LIPSYNC_WAV2LIP_REPO or camenduru/Wav2Lip)")
     p.add_argument("--file", default=None, help="file in the repo (default: checkpoints/wav2lip_gan.pth)")
     p.add_argument("--to", type=Path, default=None, help="checkpoints folder (default: checkpoints/)")
     args = p.parse_args(argv)

@@ -13,8 +13,8 @@ import numpy as np
 
 from .compose import lower_face_mask, mask_roi
 from .face import FaceTrack
-from .face.analyse import FaceAnalyser
 from .face import landmarks as L
+from .face.analyse import FaceAnalyser
 from .frames import iter_template_frames, pingpong_index
 from .media import iter_video_frames, probe
 

@@ -251,7 +251,8 @@ def build_ui(studio: Studio) -> gr.Blocks:
             gr.Markdown("Quick evaluation of a new template video: upload it and get a report in seconds.")
             with gr.Row():
                 with gr.Column():
-                    t_file = gr.File(label="Template video or photo", file_types=TEMPLATE_TYPES, elem_id="template-file")
+                    t_file = gr.File(label="Template video or photo", file_types=TEMPLATE_TYPES,
+                                     elem_id="template-file")
                     t_check = gr.Button("Check template", variant="primary")
                     t_add = gr.Button("Add to library")
                     t_lib = gr.Dataframe(value=library_table(), label="Library", interactive=False)

@@ -10,7 +10,6 @@ from urllib.parse import urlparse
 
 import pytest
 import requests
-
 from conftest import EXAMPLES, ROOT, shared, start_app
 
 pytestmark = pytest.mark.slow
@@ -160,7 +159,8 @@ def test_http_upload_names_with_path_parts_stay_inside(app):
     url, tmp = app
     r = requests.post(url + "api/v1/generate/single",
                       files={"audio": ("../../../talk $(id).wav", open(shared("a5_zh_bus.wav"), "rb")),
-                             "video": ("..\\..\\..\\Ärztin; rm -rf.png", open(shared("p3_sadtalker_people0.png"), "rb"))})
+                             "video": ("..\\..\\..\\Ärztin; rm -rf.png",
+                                       open(shared("p3_sadtalker_people0.png"), "rb"))})
     assert r.status_code == 200, r.text
     body = r.json()
     assert "/" not in body["output"] and ".." not in body["output"] and "$(" not in body["output"]

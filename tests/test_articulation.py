@@ -1,13 +1,11 @@
 """Built-in engine, second generation: phones -> mouth shapes, unit selection, full resolution."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-
 from conftest import EXAMPLES, make, shared
 from speech_synth import syllable_speech
+
 from lipsync.articulation import MouthTargets, PhoneCache, articulation_steps, mouth_targets
 from lipsync.audio import load_audio
 from lipsync.engines.mouth_bank import MouthBank

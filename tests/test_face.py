@@ -3,12 +3,12 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from conftest import shared
 
 from lipsync.errors import NoFaceError
 from lipsync.face import FaceCache, content_hash
 from lipsync.face import landmarks as L
 from lipsync.media import probe
-from conftest import shared
 
 
 def test_analysis_finds_a_talking_face_and_is_cached_on_disk(tmp_path):

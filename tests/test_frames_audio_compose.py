@@ -3,6 +3,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from conftest import shared
 
 from lipsync.articulation import mouth_targets
 from lipsync.audio import load_audio
@@ -10,7 +11,6 @@ from lipsync.compose import blend, lower_face_mask, mask_roi
 from lipsync.face.analyse import FaceAnalyser
 from lipsync.frames import iter_template_frames, output_frame_count, pingpong_index
 from lipsync.media import iter_video_frames, probe, read_still
-from conftest import shared
 
 
 def test_pingpong_has_no_jumps_and_covers_template():

@@ -1,7 +1,6 @@
 """A short load test: clients at once through gradio_client and HTTP; every job completes, exactly
 once, one at a time, no 5xx, queue positions reported, memory bounded."""
 import pytest
-
 from conftest import make, shared, start_app
 from loadgen import peak_rss_mb, run_load
 

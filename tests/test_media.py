@@ -3,11 +3,11 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from conftest import make, shared
 
 from lipsync.errors import MediaError, OutputError
 from lipsync.media import VideoWriter, decode_audio_16k, iter_video_frames, probe, read_still
 from lipsync.media.encode import partial_path
-from conftest import make, shared
 
 
 def test_probe_video_with_audio():

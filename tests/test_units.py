@@ -5,6 +5,7 @@ from datetime import datetime
 from fractions import Fraction
 
 import pytest
+from conftest import shared
 
 from lipsync import Settings
 from lipsync.engines import EngineRegistry
@@ -14,7 +15,6 @@ from lipsync.jobs import JobRunner
 from lipsync.media import probe
 from lipsync.naming import new_batch_dir, output_name, safe_stem
 from lipsync.report import evaluate
-from conftest import shared
 
 
 def test_safe_names():

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import ROOT
 
 from lipsync import JobOptions, LipsyncService, Settings
 from lipsync.audio import wav2lip_mel, wav2lip_mel_window
@@ -17,7 +18,6 @@ from lipsync.engines.wav2lip.net import Wav2Lip
 from lipsync.engines.wav2lip.weights import WeightsSource, ensure_weights, load_into, read_state_dict
 from lipsync.errors import EngineError
 from lipsync.media import probe
-from conftest import ROOT
 
 REF = ROOT.parent / "shared" / "reference" / "wav2lip"
 
@@ -186,9 +186,8 @@ def test_unreachable_hub_gives_a_clear_message(tmp_path):
 
 def test_app_keeps_working_without_weights(tmp_path, monkeypatch):
     """No weights and no network: wav2lip items fail with the message, builtin items still work."""
-    from huggingface_hub import constants
-
     from conftest import shared
+    from huggingface_hub import constants
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     service = LipsyncService(Settings(outputs_dir=tmp_path / "o", data_dir=tmp_path / "d",
@@ -203,9 +202,10 @@ def test_app_keeps_working_without_weights(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_end_to_end_with_random_weights(manifest, tmp_path):
     from conftest import shared
+
+    from lipsync.audio import load_audio
     from lipsync.compose import feather_margin, lower_face_mask
     from lipsync.engines.base import RenderJob
-    from lipsync.audio import load_audio
     from lipsync.frames import output_frame_count, pingpong_index
     from lipsync.pipeline import probe_template, render_frames, template_fps
 

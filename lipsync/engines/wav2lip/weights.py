@@ -47,6 +47,10 @@ def ensure_weights(checkpoints: Path, source: WeightsSource | None = None, downl
 
     if constants.HF_HUB_OFFLINE:
         raise EngineError(f"Wav2Lip weights not found and downloads are off (HF_HUB_OFFLINE). {where}")
+    endpoint = source.endpoint or constants.ENDPOINT
+    if not _reachable(endpoint):
+        # the hub client retries with back-off for half a minute; a closed network answers at once
+        raise EngineError(f"Could not download the Wav2Lip weights: {endpoint} cannot be reached. {where}")
     log.info("downloading %s from %s into %s", source.filename, source.repo_id, checkpoints)
     Path(checkpoints).mkdir(parents=True, exist_ok=True)
     try:
@@ -57,6 +61,23 @@ def ensure_weights(checkpoints: Path, source: WeightsSource | None = None, downl
     if got.resolve() != target.resolve():
         os.replace(got, target)
     return target
+
+
+REACH_TIMEOUT_S = 3.0  # a hub that does not accept a connection in this time is treated as unreachable
+
+
+def _reachable(url: str, timeout: float = REACH_TIMEOUT_S) -> bool:
+    """True when a TCP connection to the URL's host and port opens (no request is sent)."""
+    import socket
+    from urllib.parse import urlparse
+
+    u = urlparse(url)
+    port = u.port or (443 if u.scheme == "https" else 80)
+    try:
+        with socket.create_connection((u.hostname or "", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
 
 
 def read_state_dict(path: Path, map_location: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
