@@ -6,7 +6,6 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .audio import speech_activity
-from .engines.builtin import is_talking
 from .face import FaceTrack
 from .face import landmarks as L
 from .media import MediaInfo, decode_audio_16k
@@ -76,7 +75,7 @@ def evaluate(info: MediaInfo, track: FaceTrack) -> TemplateReport:
     r = TemplateReport(name=info.path.name, width=track.width, height=track.height, fps=track.fps,
                        seconds=0.0 if track.is_still else track.n_frames / track.fps, is_photo=track.is_still,
                        face_share=track.face_ratio, face_width_px=face_w, turn=turn, head_motion=motion,
-                       mouth_visible=mouth_visible, mouth_moves=is_talking(track.openness()),
+                       mouth_visible=mouth_visible, mouth_moves=track.is_talking(),
                        speech_share=speech, two_faces=float((track.n_faces > 1).mean()))
     poor, usable = [], []
     if r.face_share < 0.7:

@@ -1,5 +1,7 @@
-"""Lip-sync engines behind one interface (see base.Engine) and a registry that keeps them loaded."""
+"""Lip-sync engines behind one interface (see base.Engine), a static table of them and a registry
+that keeps them loaded."""
 from .base import Engine, FrameIn, Patch, RenderJob
-from .registry import EngineRegistry, EngineSpec, register, specs
+from .registry import ENGINES, EngineRegistry, EngineSpec, spec_for, specs
 
-__all__ = ["Engine", "FrameIn", "Patch", "RenderJob", "EngineRegistry", "EngineSpec", "register", "specs"]
+__all__ = ["Engine", "FrameIn", "Patch", "RenderJob", "ENGINES", "EngineRegistry", "EngineSpec", "spec_for",
+           "specs"]

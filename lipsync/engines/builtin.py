@@ -28,7 +28,6 @@ from .base import FrameIn, Patch, RenderJob
 from .mouth_bank import MouthBank, build_bank, render_candidate
 from .mouth_select import continuation, is_join, select_mouths
 from .mouth_warp import warp_mouth
-from .registry import EngineSpec, register
 
 log = logging.getLogger("lipsync.engines.builtin")
 
@@ -45,15 +44,6 @@ class BuiltinState:
     selection: np.ndarray | None  #: (n_out,) bank position per output frame (reuse mode)
     bank: MouthBank | None
     strength: float
-
-
-def is_talking(openness: np.ndarray) -> bool:
-    """True when the template's own mouth opens and closes enough to reuse its appearances."""
-    o = openness[np.isfinite(openness)]
-    if o.size < 10:
-        return False
-    p10, p90 = np.percentile(o, [10, 90])
-    return bool(p90 >= 0.15 and p90 - p10 >= 0.1)
 
 
 class BuiltinEngine:
@@ -73,7 +63,7 @@ class BuiltinEngine:
         targets = mouth_targets(job.audio.samples, float(job.fps), job.n_frames, job.options.lip_lead_s,
                                 self.phone_cache(job.cache_dir))
         strength = job.options.mouth_strength
-        if job.track.is_still or not is_talking(job.track.openness()):
+        if job.track.is_still or not job.track.is_talking():
             log.info("built-in engine: warp mode (no talking mouth to reuse in %s)", job.template.path.name)
             return BuiltinState("warp", targets, None, None, strength)
         bank = self._bank(job)
@@ -151,13 +141,3 @@ def _match_colour(patch: np.ndarray, base: np.ndarray, mask: np.ndarray) -> np.n
     diff = base[ring].astype(np.float32).mean(0) - patch[ring].astype(np.float32).mean(0)
     diff = np.clip(diff, -COLOUR_SHIFT_MAX, COLOUR_SHIFT_MAX)
     return np.clip(patch.astype(np.float32) + diff, 0, 255).astype(np.uint8)
-
-
-register(EngineSpec(
-    name="builtin",
-    label="Built-in (no download)",
-    description="Works offline with no model weights: reuses the template's own mouth movements, "
-                "or warps the lips of a still photo.",
-    factory=BuiltinEngine,
-    licence="Part of this application.",
-))

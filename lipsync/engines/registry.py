@@ -1,4 +1,8 @@
-"""Engine registry: each engine's model is loaded once per process and kept on its device."""
+"""The engines users can choose from (a static table), and the registry that loads each one once.
+
+Factories import their engine module only when called, so ``import lipsync`` loads no model code and
+no engine module imports this one back (no cycle, nothing registered at import time).
+"""
 from __future__ import annotations
 
 import logging
@@ -25,23 +29,45 @@ class EngineSpec:
     licence: str = ""
 
 
-_SPECS: dict[str, EngineSpec] = {}
+def _builtin(settings: Settings) -> Engine:
+    from .builtin import BuiltinEngine
+
+    return BuiltinEngine(settings)
 
 
-def register(spec: EngineSpec) -> None:
-    """Make an engine available by name."""
-    _SPECS[spec.name] = spec
+def _wav2lip(settings: Settings) -> Engine:
+    from .wav2lip.engine import Wav2LipEngine
+
+    return Wav2LipEngine(settings)
+
+
+WAV2LIP_LICENCE = ("Wav2Lip weights (trained on LRS2) are licensed for research / non-commercial use only. "
+                   "Check the licence before publishing videos made with them.")
+
+#: every engine, in the order users see them; the first is the offline default
+ENGINES: tuple[EngineSpec, ...] = (
+    EngineSpec(name="builtin", label="Built-in (no download)",
+               description="Works offline with no model weights: reuses the template's own mouth movements, "
+                           "or warps the lips of a still photo.",
+               factory=_builtin, licence="Part of this application."),
+    EngineSpec(name="wav2lip", label="Wav2Lip (neural, needs weights)",
+               description="The Wav2Lip neural network. Needs its weights file in checkpoints/ "
+                           "(downloaded once, or copied there).",
+               factory=_wav2lip, licence=WAV2LIP_LICENCE),
+)
 
 
 def specs() -> list[EngineSpec]:
-    """All registered engines, in registration order."""
-    _ensure_builtin_specs()
-    return list(_SPECS.values())
+    """All engines, in the order users see them."""
+    return list(ENGINES)
 
 
-def _ensure_builtin_specs() -> None:
-    # imported here so that registering does not load heavy modules at import time
-    from . import builtin, wav2lip  # noqa: F401
+def spec_for(name: str) -> EngineSpec:
+    """The engine called ``name``. Raises EngineError listing the valid names."""
+    for spec in ENGINES:
+        if spec.name == name:
+            return spec
+    raise EngineError(f"Unknown engine '{name}'. Available: {', '.join(s.name for s in ENGINES)}.")
 
 
 class EngineRegistry:
@@ -53,21 +79,16 @@ class EngineRegistry:
         self._lock = threading.Lock()
 
     def names(self) -> list[str]:
-        return [s.name for s in specs()]
+        return [s.name for s in ENGINES]
 
     def get(self, name: str) -> Engine:
         """The loaded engine called ``name`` (loading it the first time). Raises EngineError."""
-        _ensure_builtin_specs()
+        spec = spec_for(name)
         with self._lock:
-            if name in self._loaded:
-                return self._loaded[name]
-            spec = _SPECS.get(name)
-            if spec is None:
-                raise EngineError(f"Unknown engine '{name}'. Available: {', '.join(_SPECS)}.")
-            log.info("loading engine %s", name)
-            engine = spec.factory(self.settings)
-            self._loaded[name] = engine
-            return engine
+            if name not in self._loaded:
+                log.info("loading engine %s", name)
+                self._loaded[name] = spec.factory(self.settings)
+            return self._loaded[name]
 
     def loaded(self) -> list[str]:
         with self._lock:

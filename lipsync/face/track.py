@@ -10,6 +10,12 @@ import numpy as np
 from ..files import atomic_path
 from . import landmarks as L
 
+# A talking template: its mouth opens (90th percentile of inner gap / width, speech peaks ~0.3-0.4)
+# and closes again (the 10-90 percentile range), over enough frames to choose from.
+TALKING_MIN_FRAMES = 10
+TALKING_OPEN_P90 = 0.15
+TALKING_RANGE = 0.1
+
 
 @dataclass
 class FaceTrack:
@@ -37,6 +43,15 @@ class FaceTrack:
     def openness(self) -> np.ndarray:
         """Measured inner-mouth opening per frame (NaN where no face)."""
         return L.mouth_opening(self.landmarks)
+
+    def is_talking(self) -> bool:
+        """True when the template's own mouth opens and closes enough to reuse its appearances."""
+        o = self.openness()
+        o = o[np.isfinite(o)]
+        if o.size < TALKING_MIN_FRAMES:
+            return False
+        p10, p90 = np.percentile(o, [10, 90])
+        return bool(p90 >= TALKING_OPEN_P90 and p90 - p10 >= TALKING_RANGE)
 
     def save(self, path: Path) -> None:
         """Write atomically (a crash never leaves a half cache file)."""
