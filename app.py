@@ -13,6 +13,7 @@ from pathlib import Path  # noqa: E402
 
 from lipsync.config import Settings  # noqa: E402
 from lipsync.logs import setup_logging  # noqa: E402
+from lipsync.process import init_process  # noqa: E402
 
 log = logging.getLogger("lipsync.app")
 
@@ -48,6 +49,7 @@ def build_app(args: argparse.Namespace):
                         device=args.device, max_upload_mb=args.max_upload_mb)
     setup_logging(settings.data_dir / "logs")
     studio = Studio(settings)
+    studio.recover()  # jobs a crash cut off become resumable; half-written files go
     creds = [(args.user, args.password)] if args.user and args.password else None
     app = FastAPI(title="Lip-sync studio API", docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(build_router(studio, creds))
@@ -65,6 +67,7 @@ def main(argv=None) -> None:
     import uvicorn
 
     args = parse_args(argv)
+    init_process()
     app, _ = build_app(args)
     log.info("Lip-sync studio on http://%s:%d", args.host, args.port)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_keep_alive=30)

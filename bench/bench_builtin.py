@@ -20,9 +20,9 @@ from _common import BASELINE, ROOT, baseline_worktree, long_speech, machine, nee
 JOB = r"""
 import json, resource, sys, time
 from pathlib import Path
-from lipsync import LipsyncService, Settings
+from lipsync import Studio, Settings
 data, audio, tpl = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
-s = LipsyncService(Settings(outputs_dir=data / "out", data_dir=data / "data"))
+s = Studio(Settings(outputs_dir=data / "out", data_dir=data / "data"))
 t = time.perf_counter()
 item = s.generate(audio, tpl)
 assert item.status == "done", item.error
@@ -35,9 +35,13 @@ print(json.dumps({"seconds": time.perf_counter() - t, "frames": item.result.fram
 SPEED_JOB = r"""
 import json, sys, time
 from pathlib import Path
-from lipsync import LipsyncService, Settings
+from lipsync import Settings
+try:
+    from lipsync import Studio
+except ImportError:  # the old way's checkout (before the Studio became the one API)
+    from lipsync import LipsyncService as Studio
 data, audio, tpl = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
-s = LipsyncService(Settings(outputs_dir=data / "out", data_dir=data / "data"))
+s = Studio(Settings(outputs_dir=data / "out", data_dir=data / "data"))
 runs = []
 for _ in range(2):  # first use (face analysis included), then the template already analysed
     t = time.perf_counter()

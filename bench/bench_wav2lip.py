@@ -26,7 +26,7 @@ from _common import ROOT, long_speech, machine, need
 sys.path.insert(0, str(ROOT / "tests"))
 from test_wav2lip import official_checkpoint  # noqa: E402  (random weights in the official layout)
 
-from lipsync import JobOptions, LipsyncService, Settings  # noqa: E402
+from lipsync import JobOptions, Settings, Studio  # noqa: E402
 from lipsync.audio import load_audio, wav2lip_mel, wav2lip_mel_window  # noqa: E402
 from lipsync.engines.wav2lip.engine import face_boxes  # noqa: E402
 from lipsync.engines.wav2lip.net import Wav2Lip  # noqa: E402
@@ -88,9 +88,9 @@ def generator_only(model: torch.nn.Module, bf16: bool, batch: int = 32, reps: in
 JOB = r"""
 import sys, time, json
 from pathlib import Path
-from lipsync import LipsyncService, Settings, JobOptions
+from lipsync import Studio, Settings, JobOptions
 d, ckpt, audio, tpl = map(Path, sys.argv[1:5])
-s = LipsyncService(Settings(outputs_dir=d / "o", data_dir=d / "data", checkpoints_dir=ckpt, device="cpu"))
+s = Studio(Settings(outputs_dir=d / "o", data_dir=d / "data", checkpoints_dir=ckpt, device="cpu"))
 item = s.generate(audio, tpl, JobOptions(engine="wav2lip"))
 assert item.status == "done", item.error
 """
@@ -112,7 +112,7 @@ def main() -> None:
         official_checkpoint(manifest, ckpt / "wav2lip_gan.pth")
         tpl = need("v8_sadtalker_hdtf_katiehill.mp4")
         audio = long_speech(20, tmp / "speech20.wav")
-        s = LipsyncService(Settings(outputs_dir=tmp / "o", data_dir=tmp / "data", checkpoints_dir=ckpt, device="cpu"))
+        s = Studio(Settings(outputs_dir=tmp / "o", data_dir=tmp / "data", checkpoints_dir=ckpt, device="cpu"))
         engine = s.engines.get("wav2lip")
         print(f"  engine: {engine.device}, {'bf16 autocast' if engine.bf16 else 'fp32'}, batch {engine.batch_size}")
         s.generate(audio, tpl, JobOptions(engine="builtin"))  # analyse the template once (cached)
@@ -136,7 +136,7 @@ def main() -> None:
                         "-preset", "veryfast", "-c:a", "aac", str(p)])
             tpls.append(p)
         t = time.perf_counter()
-        s2 = LipsyncService(Settings(outputs_dir=tmp / "o2", data_dir=tmp / "d2", checkpoints_dir=ckpt, device="cpu"))
+        s2 = Studio(Settings(outputs_dir=tmp / "o2", data_dir=tmp / "d2", checkpoints_dir=ckpt, device="cpu"))
         b = s2.generate_batch([short], tpls, JobOptions(engine="wav2lip"))
         one = time.perf_counter() - t
         assert not b.failed, b.failed[0].error

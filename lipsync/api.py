@@ -11,37 +11,39 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Uplo
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
+from .errors import LipsyncError
 from .jobs import Ticket
-from .service import BatchResult, ItemResult
 from .studio import Studio
+from .views import BatchView, ItemView
 
 
-def _item_json(item: ItemResult, base: str) -> dict:
-    data = item.to_json(item.output.parent if item.output else None)
-    if item.output:
-        data["download_url"] = f"{base}api/v1/files/{item.output.parent.name}/{item.output.name}"
-    return data
+def _download_url(base: str, output: Path) -> str:
+    return f"{base}api/v1/files/{output.parent.name}/{output.name}"
 
 
-def ticket_json(studio: Studio, ticket: Ticket, base: str) -> dict:
+def ticket_json(view: BatchView, base: str) -> dict:
     """Status of a submitted job: state, queue position, progress, items with download links."""
-    out = {"job_id": ticket.id, "state": ticket.state, "queue_position": studio.runner.position(ticket),
-           "status_url": f"{base}api/v1/jobs/{ticket.id}"}
-    p = ticket.progress
-    if p is not None:
-        out["progress"] = {"item": p.item + 1, "items": p.n_items, "stage": p.stage,
-                           "overall": round(p.overall, 3), "message": p.message}
-    batch = ticket.result if isinstance(ticket.result, BatchResult) else None
-    items = batch.items if batch else p.items if p is not None else None
-    if items is not None:
-        out["items"] = [_item_json(i, base) for i in items]
-    if batch:
-        out["batch"] = batch.folder.name
-        if batch.done:
-            out["zip_url"] = f"{base}api/v1/batches/{batch.folder.name}/zip"
-    if ticket.error:
-        out["error"] = ticket.error
+    out = {"job_id": view.job_id, "state": view.state, "queue_position": view.queue_position,
+           "status_url": f"{base}api/v1/jobs/{view.job_id}", "message": view.headline().replace("**", "")}
+    if view.state != "queued":
+        out["progress"] = {"item": view.item, "items": view.n_items, "stage": view.stage,
+                           "overall": view.overall, "message": view.message}
+    out["items"] = [_item_json(i, base) for i in view.items]
+    if view.batch:
+        out["batch"] = view.batch
+    if view.zip_path:
+        out["zip_url"] = f"{base}api/v1/batches/{view.batch}/zip"
+    if view.error:
+        out["error"] = view.error
     return out
+
+
+def _item_json(item: ItemView, base: str) -> dict:
+    data = {"job_id": item.job_id, "audio": item.audio, "template": item.template, "status": item.status,
+            "output": item.output.name if item.output else None, "error": item.error}
+    if item.output:
+        data["download_url"] = _download_url(base, item.output)
+    return data
 
 
 def basic_auth_dependency(credentials: list[tuple[str, str]] | None) -> Callable:
@@ -76,10 +78,14 @@ def build_router(studio: Studio, credentials: list[tuple[str, str]] | None = Non
 
     async def submit(audio: UploadFile, videos: list[UploadFile], engine: str | None) -> Ticket:
         studio.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            options = studio.options(engine)
+        except LipsyncError as e:
+            raise HTTPException(400, str(e)) from e
         a = await save(audio)
         vs = [await save(v) for v in videos]
         names = {str(a): audio.filename or a.name, **{str(p): v.filename or p.name for p, v in zip(vs, videos)}}
-        return studio.submit_batch([a], vs, studio.options(engine), names, kind="http")
+        return studio.submit([a], vs, options, names, kind="http")
 
     @router.post("/generate/single")
     async def generate_single(request: Request, audio: UploadFile = File(...), video: UploadFile = File(...),
@@ -90,9 +96,12 @@ def build_router(studio: Studio, credentials: list[tuple[str, str]] | None = Non
         base = str(request.base_url)
         if ticket.state != "done":
             return JSONResponse({"status": "failed", "error": ticket.error}, status_code=500)
-        item = ticket.result.items[0]
-        body = _item_json(item, base)
-        body["batch"] = ticket.result.folder.name
+        batch = ticket.result
+        item = batch.items[0]
+        body = item.to_json(batch.folder)
+        if item.output:
+            body["download_url"] = _download_url(base, item.output)
+        body["batch"] = batch.folder.name
         return JSONResponse(body, status_code=200 if item.status == "done" else 422)
 
     @router.post("/generate/batch", status_code=202)
@@ -100,27 +109,28 @@ def build_router(studio: Studio, credentials: list[tuple[str, str]] | None = Non
                              videos: list[UploadFile] = File(...), engine: str | None = Form(None)):
         """Queue one audio x many templates; poll ``status_url``."""
         ticket = await submit(audio, videos, engine)
-        return ticket_json(studio, ticket, str(request.base_url))
+        return ticket_json(studio.view(ticket), str(request.base_url))
 
     @router.post("/batches/{batch}/resume", status_code=202)
     async def resume_batch(request: Request, batch: str):
         """Run the unfinished items of a batch again (after a crash); finished ones are skipped."""
-        if not studio.store.batch_rows(batch):
-            raise HTTPException(404, f"No batch '{batch}'.")
-        ticket = studio.resume(batch)
-        return ticket_json(studio, ticket, str(request.base_url))
+        try:
+            ticket = studio.resume(batch)
+        except LipsyncError as e:
+            raise HTTPException(404, f"No batch '{batch}'.") from e
+        return ticket_json(studio.view(ticket), str(request.base_url))
 
     @router.get("/batches/resumable")
     async def resumable():
         """Batches that have interrupted items."""
-        return {"batches": studio.store.resumable_batches()}
+        return {"batches": studio.resumable_batches()}
 
     @router.get("/jobs/{job_id}")
     async def job_status(request: Request, job_id: str):
-        ticket = studio.runner.get(job_id)
-        if ticket is None:
+        ticket = studio.ticket(job_id)
+        if ticket is None or ticket.kind == "check":
             raise HTTPException(404, f"No job '{job_id}'.")
-        return ticket_json(studio, ticket, str(request.base_url))
+        return ticket_json(studio.view(ticket), str(request.base_url))
 
     @router.get("/files/{batch}/{name}")
     async def download(batch: str, name: str):
@@ -138,7 +148,7 @@ def build_router(studio: Studio, credentials: list[tuple[str, str]] | None = Non
 
     @router.get("/history")
     async def history(status: str | None = None, limit: int = 50, offset: int = 0):
-        df = studio.store.history(status=status, limit=min(limit, 500), offset=offset)
+        df = studio.history(status=status, limit=min(limit, 500), offset=offset)
         return JSONResponse(df.astype(object).where(df.notna(), None).to_dict(orient="records"))
 
     return router

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +49,40 @@ def load_audio(path: str | Path, max_seconds: float = 3600.0) -> AudioTrack:
     if samples.size / AUDIO_RATE > max_seconds:
         raise MediaError(f"'{info.path.name}': the audio is longer than the limit of {max_seconds / 60:.0f} min.")
     return AudioTrack(path=info.path, info=info, samples=samples)
+
+
+class AudioCache:
+    """The most recently decoded audio (or why it could not be decoded), keyed by file, size and
+    modification time: a batch decodes its one recording once, and a bad recording fails each of
+    its items at once. Thread-safe; holds one audio, so memory does not grow with a batch."""
+
+    def __init__(self, max_seconds: float = 3600.0):
+        self.max_seconds = max_seconds
+        self._key: tuple | None = None
+        self._value: AudioTrack | MediaError | None = None
+        self._lock = threading.Lock()
+        self.decodes = 0  # how many decodes this cache ran (tests read it)
+
+    def get(self, path: str | Path) -> AudioTrack:
+        """The decoded audio of ``path``; raises the MediaError that decoding raised."""
+        p = Path(path)
+        try:
+            st = p.stat()
+            key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
+        except OSError:
+            raise MediaError(f"'{p.name}': the audio file is no longer available.") from None
+        with self._lock:
+            if key != self._key:
+                try:
+                    self._value = load_audio(p, self.max_seconds)
+                except MediaError as e:
+                    self._value = e
+                self._key = key
+                self.decodes += 1
+            value = self._value
+        if isinstance(value, MediaError):
+            raise value
+        return value
 
 
 def stft_features(samples: np.ndarray, n_fft: int, hop: int, win: int, fn, chunk_frames: int = 3000,

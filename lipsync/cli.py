@@ -8,9 +8,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .config import JobOptions, Settings
+from .batch import BatchProgress
+from .config import Settings
+from .errors import LipsyncError
 from .logs import setup_logging
-from .service import BatchProgress, LipsyncService
+from .process import init_process
+from .studio import Studio
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,11 +32,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run a batch; exit code 1 when any item failed, 2 on bad arguments."""
     args = build_parser().parse_args(argv)
-    setup_logging(Settings().data_dir / "logs", console=logging.WARNING)
+    init_process()
     settings = Settings()
-    if args.engine:
-        settings = settings.with_(engine=args.engine)
-    service = LipsyncService(settings)
+    setup_logging(settings.data_dir / "logs", console=logging.WARNING)
+    studio = Studio(settings)  # the same history as the web app when pointed at the same data folder
+    try:
+        options = studio.options(args.engine, crf=args.crf)
+    except LipsyncError as e:
+        sys.stderr.write(f"{e}\n")
+        return 2
     n_items = len(args.audio) * len(args.video)
     bar = tqdm(total=n_items, unit="video", disable=args.quiet, dynamic_ncols=True,
                bar_format="{l_bar}{bar}| {n:.2f}/{total} [{elapsed}<{remaining}]")
@@ -43,8 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         bar.set_description_str(f"{p.item + 1}/{p.n_items} {p.stage}")
         bar.refresh()
 
-    batch = service.generate_batch(args.audio, args.video, JobOptions(engine=args.engine, crf=args.crf),
-                                   progress=on_progress, folder=args.out)
+    batch = studio.generate_batch(args.audio, args.video, options, progress=on_progress, folder=args.out)
     bar.n = n_items
     bar.close()
     out = sys.stdout

@@ -12,14 +12,14 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from .audio import AudioTrack
 from .compose import blend, feather_margin, lower_face_mask
-from .config import JobOptions, Settings
+from .config import JobOptions
 from .engines.base import Engine, FrameIn, Patch, RenderJob
 from .errors import MediaError
 from .face import FaceCache, FaceTrack, content_hash
 from .frames import iter_template_frames, output_frame_count, pingpong_index
 from .media import MediaInfo, VideoWriter, probe
+from .runtime import Runtime
 
 log = logging.getLogger("lipsync.pipeline")
 
@@ -114,15 +114,31 @@ def render_frames(engine: Engine, state, job: RenderJob, spool: Path,
     yield from flush()
 
 
-def run_job(audio: AudioTrack, template: Path, output: Path, engine: Engine, cache: FaceCache,
-            settings: Settings, options: JobOptions, progress: ProgressFn = _no_progress) -> JobResult:
-    """Make one lip-synced MP4 at ``output`` (written under a temporary name, renamed when complete)."""
+@dataclass(frozen=True)
+class JobSpec:
+    """Everything that defines one job: its inputs, where the result goes, and its options
+    (``options.engine`` already resolved to a name)."""
+
+    audio: Path
+    template: Path
+    output: Path
+    options: JobOptions
+
+
+def run_job(spec: JobSpec, runtime: Runtime, progress: ProgressFn = _no_progress) -> JobResult:
+    """Make one lip-synced MP4 at ``spec.output`` (written under a temporary name, renamed when
+    complete): decode -> face analysis (cached) -> engine -> blend -> encode/mux."""
     t0 = time.perf_counter()
-    progress(Progress("checking", 0.0, f"Checking {Path(template).name}"))
-    info = probe_template(Path(template), settings.max_video_side)
+    settings, options, output = runtime.settings, spec.options, spec.output
+    progress(Progress("checking", 0.0, f"Checking {spec.template.name}"))
+    audio = runtime.audio_cache.get(spec.audio)
+    if not spec.template.is_file():
+        raise MediaError(f"'{spec.template.name}': the template file is no longer available.")
+    engine = runtime.engines.get(options.engine or settings.engine)
+    info = probe_template(spec.template, settings.max_video_side)
     digest = content_hash(info.path)
     fps = template_fps(info, options)
-    track = analyse(info, options, cache, digest, progress)
+    track = analyse(info, options, runtime.face_cache, digest, progress)
     t_analysis = time.perf_counter()
     n_out = output_frame_count(audio.duration, float(fps))
     frame_index = pingpong_index(track.n_frames, n_out)

@@ -1,24 +1,45 @@
-"""The running application's core: service + job history + one-at-a-time runner.
+"""THE one API every front end calls: the web UI, the HTTP API, the CLI and scripts.
 
-The web UI and the HTTP API both submit work here, so every job, whoever sent it, runs on the
-same worker one after the other.
+Plan a batch, run it (now, or queued on the one-at-a-time runner), view a queued job, resume an
+interrupted batch, check a template (through the same runner), the template library, the history.
+Front ends hold no pipeline logic and touch no files themselves.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
 import uuid
 import zipfile
+from dataclasses import fields
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
+import pandas as pd
+
+from .batch import (
+    BatchProgress,
+    BatchProgressFn,
+    BatchResult,
+    BatchRun,
+    ItemResult,
+    failed_batch,
+    plan_batch,
+    zip_path_for,
+)
 from .config import JobOptions, Settings
+from .engines import spec_for
+from .errors import LipsyncError, OutputError
+from .face import content_hash
 from .files import atomic_path
 from .jobs import JobRunner, JobStore, Ticket
 from .media.encode import PARTIAL_SUFFIX
-from .naming import safe_stem
-from .service import BatchProgress, BatchResult, LipsyncService, zip_path_for
+from .naming import new_batch_dir, safe_stem
+from .pipeline import analyse, probe_template
+from .report import TemplateReport, evaluate
+from .runtime import Runtime
+from .views import BatchView, batch_view
 
 log = logging.getLogger("lipsync.studio")
 
@@ -38,17 +59,35 @@ def _owner_alive(name: str) -> bool:
 
 
 class Studio:
-    """Owns the service (models and caches), the SQLite history and the worker thread."""
+    """Engines and caches (kept loaded), the SQLite history and the one-at-a-time runner.
 
-    def __init__(self, settings: Settings):
-        self.settings = settings
-        self.store = JobStore(settings.data_dir / "jobs.sqlite3")
+    The ``*_now`` and ``generate*`` methods run in the caller's thread (CLI, scripts, tests); ``submit``,
+    ``resume`` and ``check_template`` queue on the runner and return a Ticket (web UI, HTTP API), so
+    every job, whoever sent it, runs one after the other.
+    """
+
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or Settings()
+        self.runtime = Runtime(self.settings)
+        self.store = JobStore(self.settings.data_dir / "jobs.sqlite3")
+        self.runner = JobRunner()
+        self._batches = BatchRun(self.runtime, self.store)
+
+    @property
+    def engines(self):
+        return self.runtime.engines
+
+    @property
+    def face_cache(self):
+        return self.runtime.face_cache
+
+    # -- start-up (the app only: a CLI run beside a running app must not touch its jobs) -------------
+    def recover(self) -> int:
+        """After a crash: unfinished jobs become 'interrupted' (resumable) and half-written files go."""
         n = self.store.mark_unfinished_interrupted()
         if n:
             log.warning("%d job(s) were interrupted by the last shutdown", n)
-        self.service = LipsyncService(settings, self.store)
-        self.runner = JobRunner()
-        self.clean_leftovers()
+        return self.clean_leftovers()
 
     def clean_leftovers(self) -> int:
         """Remove what a killed process left half-written: partial videos, temp files, work folders."""
@@ -70,10 +109,151 @@ class Studio:
             log.info("start-up: removed %d leftover temporary file(s)", removed)
         return removed
 
-    def resume(self, batch: str) -> Ticket:
-        """Queue the unfinished items of a recorded batch (finished ones are skipped)."""
-        return self._submit("resume", lambda on_progress: self.service.resume_batch(batch, on_progress))
+    # -- batches -------------------------------------------------------------------------------------
+    def options(self, engine: str | None = None, **changes) -> JobOptions:
+        """Job options with the engine resolved (the one place where "no engine" means the default)."""
+        name = engine or self.settings.engine
+        spec_for(name)  # an unknown name fails here, with the list of valid ones
+        return JobOptions(engine=name, **changes)
 
+    def plan(self, audios: Sequence[str | Path], templates: Sequence[str | Path],
+             options: JobOptions | None = None, names: dict[str, str] | None = None,
+             folder: Path | None = None) -> BatchResult:
+        """A batch ready to run in a new output folder; if the folder cannot be made, every item is
+        already failed with the reason (the caller, and the app, go on)."""
+        options = self.options(**{f.name: getattr(options, f.name) for f in fields(JobOptions)}) \
+            if options else self.options()
+        try:
+            target = Path(folder) if folder else new_batch_dir(self.settings.outputs_dir)
+            target.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            target = Path(folder or self.settings.outputs_dir)
+            reason = f"Cannot create the output folder '{target}': {e.strerror or e}."
+            log.error("batch not started: %s", reason)
+            return failed_batch(plan_batch(target, audios, templates, options, names), str(OutputError(reason)))
+        batch = plan_batch(target, audios, templates, options, names)
+        self._batches.record_planned(batch)
+        return batch
+
+    def run(self, batch: BatchResult, progress: BatchProgressFn | None = None) -> BatchResult:
+        """Run a planned (or resumed) batch now; finished videos also go into the batch ZIP."""
+        if batch.items and all(i.status == "failed" for i in batch.items) and not any(i.job_id for i in batch.items):
+            return batch  # the plan already failed as a whole (no folder)
+        self._batches.run(batch, progress)
+        if batch.done:
+            self.zip_batch(batch)
+        return batch
+
+    def generate_batch(self, audios: Sequence[str | Path], templates: Sequence[str | Path],
+                       options: JobOptions | None = None, progress: BatchProgressFn | None = None,
+                       folder: Path | None = None, names: dict[str, str] | None = None) -> BatchResult:
+        """Every audio x every template, now. One item failing never stops the others."""
+        return self.run(self.plan(audios, templates, options, names, folder), progress)
+
+    def generate(self, audio: str | Path, template: str | Path, options: JobOptions | None = None,
+                 progress: BatchProgressFn | None = None, folder: Path | None = None) -> ItemResult:
+        """One audio + one template -> one video, now (in a new batch folder unless ``folder`` is given)."""
+        return self.generate_batch([audio], [template], options, progress, folder).items[0]
+
+    def submit(self, audios: Sequence[str | Path], templates: Sequence[str | Path],
+               options: JobOptions | None = None, names: dict[str, str] | None = None,
+               kind: str = "batch") -> Ticket:
+        """Plan now (the items are in the history at once) and queue the run on the runner."""
+        batch = self.plan(audios, templates, options, names)
+        return self._queue(kind, batch)
+
+    def resume(self, batch_name: str) -> Ticket:
+        """Queue the unfinished items of a recorded batch (finished ones are kept as they are)."""
+        return self._queue("resume", self.load_batch(batch_name))
+
+    def resume_now(self, batch_name: str, progress: BatchProgressFn | None = None) -> BatchResult:
+        """Run the unfinished items of a recorded batch now, into the same folder, with its options."""
+        return self.run(self.load_batch(batch_name), progress)
+
+    def load_batch(self, batch_name: str) -> BatchResult:
+        """A recorded batch as it stands (done items kept; the others waiting again, marked queued)."""
+        rows = self.store.batch_rows(batch_name)
+        if not rows:
+            raise LipsyncError(f"No batch '{batch_name}' in the history.")
+        stored = json.loads(rows[0]["options"]) if rows[0].get("options") else {"engine": rows[0]["engine"]}
+        batch = BatchResult(folder=self.settings.outputs_dir / batch_name, options=JobOptions(**stored))
+        batch.folder.mkdir(parents=True, exist_ok=True)
+        for row in rows:
+            out = Path(row["output"]) if row["output"] else None
+            done = row["status"] == "done" and out is not None and out.is_file()
+            batch.items.append(ItemResult(
+                audio=row["audio"], template=row["template"], status="done" if done else "waiting",
+                output=out if done else None, seconds=row["seconds"] or 0.0, job_id=row["id"],
+                audio_path=Path(row["audio_path"] or ""), template_path=Path(row["template_path"] or ""),
+                planned=out or Path()))
+            if not done:
+                self.store.update(row["id"], status="queued", error=None)
+        return batch
+
+    def _queue(self, kind: str, batch: BatchResult) -> Ticket:
+        def work(ticket: Ticket) -> BatchResult:
+            def on_progress(p: BatchProgress) -> None:
+                ticket.progress = p
+            return self.run(batch, on_progress)
+
+        ticket = self.runner.submit(kind, work)
+        # the planned items are visible while the job waits
+        ticket.progress = BatchProgress(0, len(batch.items), "queued", 0.0, "", tuple(batch.items))
+        return ticket
+
+    # -- viewing queued work -------------------------------------------------------------------------
+    def ticket(self, ticket_id: str) -> Ticket | None:
+        return self.runner.get(ticket_id)
+
+    def view(self, ticket: Ticket) -> BatchView:
+        """What the UI and the HTTP API show of a queued or running batch."""
+        return batch_view(ticket, self.runner.position(ticket))
+
+    # -- templates -----------------------------------------------------------------------------------
+    def check_template(self, path: str | Path, name: str | None = None) -> Ticket:
+        """Queue a template check on the runner (it shares the machine with the jobs)."""
+        return self.runner.submit("check", lambda _t: self.check_template_now(path, name))
+
+    def check_template_now(self, path: str | Path, name: str | None = None) -> TemplateReport:
+        """Evaluate a template now (its face analysis is cached for later jobs)."""
+        info = probe_template(Path(path))
+        track = analyse(info, JobOptions(), self.runtime.face_cache)
+        report = evaluate(info, track)
+        if name:
+            report.name = name
+        return report
+
+    @property
+    def library_dir(self) -> Path:
+        return self.settings.data_dir / "library"
+
+    def add_to_library(self, path: str | Path, name: str | None = None) -> Path:
+        """Keep a template in the library (by content: the same video is stored once)."""
+        path = Path(path)
+        name = name or path.name
+        digest = content_hash(path)[:12]
+        self.library_dir.mkdir(parents=True, exist_ok=True)
+        for existing in self.library_dir.glob(f"{digest}__*"):
+            return existing
+        suffix = Path(name).suffix.lower() if Path(name).suffix else path.suffix
+        target = self.library_dir / f"{digest}__{safe_stem(name)}{suffix}"
+        with atomic_path(target) as tmp:
+            shutil.copyfile(path, tmp)
+        return target
+
+    def library(self) -> list[Path]:
+        """Templates kept in the library, newest first."""
+        if not self.library_dir.is_dir():
+            return []
+        files = [p for p in self.library_dir.iterdir() if p.is_file() and not p.name.startswith(".")]
+        return sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)
+
+    @staticmethod
+    def library_label(path: Path) -> str:
+        """The name a library file is shown by (without its content-hash prefix)."""
+        return path.name.split("__", 1)[-1]
+
+    # -- uploads, history, downloads -----------------------------------------------------------------
     @property
     def uploads_dir(self) -> Path:
         return self.settings.data_dir / "uploads"
@@ -84,31 +264,25 @@ class Studio:
         name = name or src.name
         folder = self.uploads_dir / uuid.uuid4().hex[:12]
         folder.mkdir(parents=True, exist_ok=True)
-        suffix = Path(name).suffix.lower()[:8]
-        dest = folder / f"{safe_stem(name, 120)}{suffix}"
+        dest = folder / f"{safe_stem(name, 120)}{Path(name).suffix.lower()[:8]}"
         shutil.copyfile(src, dest)
         return dest
 
-    def submit_batch(self, audios: Sequence[Path], templates: Sequence[Path], options: JobOptions,
-                     names: dict[str, str] | None = None, kind: str = "batch") -> Ticket:
-        """Queue a batch; the ticket's ``progress`` holds the latest BatchProgress, ``result`` the BatchResult."""
-        return self._submit(kind, lambda on_progress: self.service.generate_batch(
-            list(audios), list(templates), options, on_progress, names=names))
+    def history(self, status: str | None = None, since: str | None = None, until: str | None = None,
+                limit: int = 50, offset: int = 0) -> pd.DataFrame:
+        """Jobs newest first, optionally filtered by status and date (YYYY-MM-DD), one page."""
+        return self.store.history(status=status, since=since or None, until=until or None, limit=limit,
+                                  offset=offset)
 
-    def _submit(self, kind: str, work: Callable[[Callable[[BatchProgress], None]], BatchResult]) -> Ticket:
-        """Queue ``work(on_progress)``; progress goes to the ticket, and finished videos into the ZIP."""
-        def run(ticket: Ticket) -> BatchResult:
-            def on_progress(p: BatchProgress) -> None:
-                ticket.progress = p
-            batch = work(on_progress)
-            if batch.done:
-                self.zip_batch(batch)
-            return batch
+    def resumable_batches(self) -> list[str]:
+        return self.store.resumable_batches()
 
-        return self.runner.submit(kind, run)
-
-    def options(self, engine: str | None) -> JobOptions:
-        return JobOptions(engine=engine or self.settings.engine)
+    def delete(self, job_id: str) -> None:
+        """Delete a job's output video and its history row."""
+        job = self.store.get(job_id)
+        if job and job["output"]:
+            Path(job["output"]).unlink(missing_ok=True)
+        self.store.delete(job_id)
 
     def zip_batch(self, batch: BatchResult) -> Path:
         """A ZIP of the batch's finished videos and manifest (written next to them)."""

@@ -13,7 +13,7 @@ import pytest
 import requests
 import soundfile as sf
 
-from lipsync import LipsyncService, Settings
+from lipsync import Settings, Studio
 from lipsync.media import ffmpeg
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,8 +44,8 @@ def settings(tmp_path_factory) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def service(settings) -> LipsyncService:
-    return LipsyncService(settings)
+def service(settings) -> Studio:
+    return Studio(settings)
 
 
 @pytest.fixture(scope="session")

@@ -174,9 +174,9 @@ def test_long_audio_is_recognised_in_pieces_cut_at_pauses(burst_audio):
 
 
 def test_batch_recognises_each_audio_once(tmp_path, burst_audio):
-    from lipsync import LipsyncService, Settings
+    from lipsync import Settings, Studio
 
-    service = LipsyncService(Settings(outputs_dir=tmp_path / "out", data_dir=tmp_path / "data"))
+    service = Studio(Settings(outputs_dir=tmp_path / "out", data_dir=tmp_path / "data"))
     photo = EXAMPLES / "demo_face.png"
     copy = tmp_path / "second_face.png"
     copy.write_bytes(photo.read_bytes())

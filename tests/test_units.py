@@ -97,7 +97,7 @@ def test_startup_cleanup_keeps_live_work_and_removes_leftovers(tmp_path):
         (settings.outputs_dir / "20260101_000000").mkdir(parents=True)
         partial = settings.outputs_dir / "20260101_000000" / ".a__b.partial.mp4"
         partial.write_bytes(b"half")
-        Studio(settings)
+        Studio(settings).recover()
         assert not (settings.work_dir / f"job-{dead.pid}-abc").exists()
         assert (settings.work_dir / f"job-{sleeper.pid}-xyz").exists()
         assert not partial.exists()

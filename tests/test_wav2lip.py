@@ -12,7 +12,7 @@ import pytest
 import torch
 from conftest import ROOT
 
-from lipsync import JobOptions, LipsyncService, Settings
+from lipsync import JobOptions, Settings, Studio
 from lipsync.audio import wav2lip_mel, wav2lip_mel_window
 from lipsync.engines.wav2lip.net import Wav2Lip
 from lipsync.engines.wav2lip.weights import WeightsSource, ensure_weights, load_into, read_state_dict
@@ -190,7 +190,7 @@ def test_app_keeps_working_without_weights(tmp_path, monkeypatch):
     from huggingface_hub import constants
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-    service = LipsyncService(Settings(outputs_dir=tmp_path / "o", data_dir=tmp_path / "d",
+    service = Studio(Settings(outputs_dir=tmp_path / "o", data_dir=tmp_path / "d",
                                       checkpoints_dir=tmp_path / "c"))
     audio, tpl = shared("a5_zh_bus.wav"), shared("p3_sadtalker_people0.png")
     bad = service.generate(audio, tpl, JobOptions(engine="wav2lip"))
@@ -213,7 +213,7 @@ def test_end_to_end_with_random_weights(manifest, tmp_path):
     ckpt.mkdir()
     official_checkpoint(manifest, ckpt / "wav2lip_gan.pth")
     settings = Settings(outputs_dir=tmp_path / "o", data_dir=tmp_path / "d", checkpoints_dir=ckpt, device="cpu")
-    service = LipsyncService(settings)
+    service = Studio(settings)
     engine = service.engines.get("wav2lip")
     assert engine is service.engines.get("wav2lip")  # loaded once, kept
     assert next(engine.model.parameters()).device.type == "cpu"

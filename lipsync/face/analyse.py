@@ -1,11 +1,7 @@
 """MediaPipe face detection + 468-point face mesh on every template frame."""
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import sys
-import warnings
 from fractions import Fraction
 from typing import Callable, Iterable
 
@@ -23,28 +19,9 @@ ANALYSER_VERSION = 1
 ANALYSIS_MAX_SIDE = 640  # mesh accuracy is limited by its 192 px crop anyway; big frames only cost time
 
 
-@contextlib.contextmanager
-def _quiet_native_logs():
-    """MediaPipe's C++ side prints start-up notices straight to file descriptor 2 (not through
-    Python logging); hide them while its graphs start so the CLI's progress bar stays readable."""
-    if os.environ.get("LIPSYNC_DEBUG_NATIVE"):
-        yield
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def _mediapipe():
-    os.environ.setdefault("GLOG_minloglevel", "2")  # quiet MediaPipe's C++ logging
-    # mediapipe 0.10.14 calls a protobuf API that newer protobuf marks deprecated on every frame
-    warnings.filterwarnings("ignore", message="SymbolDatabase.GetPrototype", category=UserWarning)
+    # the process-wide set-up (quiet native logs, warning filters) is done once by the entry points:
+    # lipsync.process.init_process
     import mediapipe as mp
 
     return mp.solutions
@@ -54,16 +31,10 @@ class FaceAnalyser:
     """Runs detection + mesh frame by frame. Not thread-safe: one instance per analysis."""
 
     def __init__(self, still: bool = False):
-        with _quiet_native_logs():
-            sol = _mediapipe()
-            self._det = sol.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
-            self._mesh = sol.face_mesh.FaceMesh(static_image_mode=still, max_num_faces=1,
-                                                refine_landmarks=False, min_detection_confidence=0.5,
-                                                min_tracking_confidence=0.5)
-            # the graphs start on the first frame: run one tiny blank frame now, while quiet
-            blank = np.zeros((64, 64, 3), np.uint8)
-            self._det.process(blank)
-            self._mesh.process(blank)
+        sol = _mediapipe()
+        self._det = sol.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
+        self._mesh = sol.face_mesh.FaceMesh(static_image_mode=still, max_num_faces=1, refine_landmarks=False,
+                                            min_detection_confidence=0.5, min_tracking_confidence=0.5)
 
     def close(self) -> None:
         self._det.close()

@@ -12,7 +12,7 @@ import pandas as pd
 
 COLUMNS = ["id", "created", "batch", "audio", "template", "engine", "status", "seconds", "output", "error"]
 #: where the job's inputs were kept (so it can be run again); not shown in the history table
-INPUT_COLUMNS = ["audio_path", "template_path", "started", "finished"]
+INPUT_COLUMNS = ["audio_path", "template_path", "started", "finished", "options"]
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,
@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     audio_path TEXT,
     template_path TEXT,
     started REAL,
-    finished REAL
+    finished REAL,
+    options TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs(created);
 """
@@ -44,6 +45,9 @@ class JobStore:
         with self._conn() as c:
             c.execute("PRAGMA journal_mode=WAL")
             c.executescript(_SCHEMA)
+            have = {r[1] for r in c.execute("PRAGMA table_info(jobs)")}
+            if "options" not in have:  # a history from before options were stored with each job
+                c.execute("ALTER TABLE jobs ADD COLUMN options TEXT")
 
     @contextmanager
     def _conn(self):
@@ -56,14 +60,15 @@ class JobStore:
             yield conn
 
     def add(self, batch: str, audio: str, template: str, engine: str, audio_path: str = "",
-            template_path: str = "", output: str | None = None) -> str:
-        """Record a queued item (with where its inputs are kept and its planned output); returns its id."""
+            template_path: str = "", output: str | None = None, options: str | None = None) -> str:
+        """Record a queued item (with where its inputs are kept, its planned output and its options as
+        JSON, so a resume runs it the same way); returns its id."""
         job_id = uuid.uuid4().hex[:12]
         with self._conn() as c:
             c.execute("INSERT INTO jobs (id, created, batch, audio, template, engine, status, output, audio_path, "
-                      "template_path) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+                      "template_path, options) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
                       (job_id, datetime.now().isoformat(timespec="seconds"), batch, audio, template, engine,
-                       output, audio_path, template_path))
+                       output, audio_path, template_path, options))
         return job_id
 
     def batch_rows(self, batch: str) -> list[dict]:

@@ -1,0 +1,200 @@
+"""A batch: its plan (pure), its items as they run, and the loop that runs them one by one.
+
+One item failing never stops the others; every item is recorded in the history before work starts;
+the manifest is rewritten after every item, so whatever finished is recorded.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Sequence
+
+from .config import JobOptions
+from .errors import LipsyncError
+from .files import atomic_path
+from .jobs.store import JobStore
+from .naming import output_name
+from .pipeline import JobResult, JobSpec, Progress, run_job
+from .runtime import Runtime
+
+log = logging.getLogger("lipsync.batch")
+
+
+@dataclass
+class ItemResult:
+    """One (audio, template) item of a batch."""
+
+    audio: str
+    template: str
+    status: str = "waiting"          #: waiting, running, done, failed
+    output: Path | None = None
+    error: str | None = None
+    seconds: float = 0.0
+    result: JobResult | None = None
+    job_id: str | None = None
+    audio_path: Path = Path()
+    template_path: Path = Path()
+    planned: Path = Path()  #: where the output is written when the item succeeds
+
+    def to_json(self, folder: Path | None = None) -> dict:
+        out = {"job_id": self.job_id, "audio": self.audio, "template": self.template, "status": self.status,
+               "output": (self.output.name if folder and self.output else str(self.output or "")) or None,
+               "error": self.error, "seconds": round(self.seconds, 2)}
+        if self.result:
+            r = asdict(self.result)
+            r.pop("output")
+            out.update({k: r[k] for k in ("duration", "fps", "width", "height", "frames",
+                                         "frames_without_face", "engine", "mode", "warnings", "timings")})
+        return out
+
+
+def zip_path_for(folder: Path) -> Path:
+    """The ZIP of a batch folder's videos."""
+    return folder / f"{folder.name}.zip"
+
+
+@dataclass
+class BatchResult:
+    """All items of a batch, its folder, options and manifest."""
+
+    folder: Path
+    items: list[ItemResult] = field(default_factory=list)
+    options: JobOptions = field(default_factory=JobOptions)
+
+    @property
+    def engine(self) -> str:
+        return self.options.engine or ""
+
+    @property
+    def manifest(self) -> Path:
+        return self.folder / "manifest.json"
+
+    @property
+    def zip_path(self) -> Path:
+        """Where the ZIP of the batch's videos goes: ``<folder>/<folder name>.zip``."""
+        return zip_path_for(self.folder)
+
+    @property
+    def done(self) -> list[ItemResult]:
+        return [i for i in self.items if i.status == "done"]
+
+    @property
+    def failed(self) -> list[ItemResult]:
+        return [i for i in self.items if i.status == "failed"]
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """Progress of a batch: which item, its stage, and the overall fraction."""
+
+    item: int          #: 0-based index of the current item
+    n_items: int
+    stage: str
+    fraction: float    #: of the current item
+    message: str
+    items: tuple[ItemResult, ...] = ()
+
+    @property
+    def overall(self) -> float:
+        return (self.item + self.fraction) / max(self.n_items, 1)
+
+
+BatchProgressFn = Callable[[BatchProgress], None]
+
+
+def plan_batch(folder: Path, audios: Sequence[str | Path], templates: Sequence[str | Path],
+               options: JobOptions, names: dict[str, str] | None = None) -> BatchResult:
+    """Every audio x every template, with readable unique output names in ``folder`` (pure: nothing
+    is written). ``names`` maps an input path to the name the user knows it by (uploads get
+    temporary paths); ``options.engine`` must already be resolved."""
+    names = names or {}
+    label = lambda p: names.get(str(p), Path(p).name)
+    batch = BatchResult(folder=folder, options=options)
+    taken: set[str] = set()
+    for a in audios:
+        for t in templates:
+            batch.items.append(ItemResult(audio=label(a), template=label(t), audio_path=Path(a),
+                                          template_path=Path(t), planned=folder / output_name(label(t), label(a),
+                                                                                               taken)))
+    return batch
+
+
+def failed_batch(batch: BatchResult, error: str) -> BatchResult:
+    """The plan with every item failed for one reason (e.g. the output folder cannot be made)."""
+    return replace(batch, items=[replace(i, status="failed", error=error) for i in batch.items])
+
+
+class BatchRun:
+    """Runs a batch's items that are not done yet, in order, recording each in the history."""
+
+    def __init__(self, runtime: Runtime, store: JobStore | None):
+        self.runtime, self.store = runtime, store
+
+    def record_planned(self, batch: BatchResult) -> None:
+        """Every item goes into the history as queued (with its inputs and options) before work starts."""
+        if not self.store:
+            return
+        opts = json.dumps(asdict(batch.options))
+        for item in batch.items:
+            item.job_id = self.store.add(batch.folder.name, item.audio, item.template, batch.engine,
+                                         audio_path=str(item.audio_path), template_path=str(item.template_path),
+                                         output=str(item.planned), options=opts)
+
+    def run(self, batch: BatchResult, progress: BatchProgressFn | None = None) -> BatchResult:
+        write_manifest(batch)
+        for n, item in enumerate(batch.items):
+            if item.status != "done":
+                self._run_item(batch, n, item, progress)
+        log.info("batch %s: %d done, %d failed", batch.folder.name, len(batch.done), len(batch.failed))
+        return batch
+
+    def _run_item(self, batch: BatchResult, n: int, item: ItemResult, progress: BatchProgressFn | None) -> None:
+        report = _reporter(progress, n, batch)
+        item.status, item.error = "running", None
+        self._record(item, status="running", started=time.time())
+        report(Progress("checking", 0.0, f"Starting {item.template}"))
+        t0 = time.perf_counter()
+        try:
+            spec = JobSpec(item.audio_path, item.template_path, item.planned, batch.options)
+            item.result = run_job(spec, self.runtime, report)
+            item.output, item.status = item.result.output, "done"
+        except LipsyncError as e:
+            item.status, item.error = "failed", str(e)
+            log.warning("item %s + %s failed: %s", item.template, item.audio, e)
+        except Exception as e:  # never let one item stop the batch; the log keeps the traceback
+            item.status = "failed"
+            item.error = f"Unexpected error while making '{item.planned.name}': {type(e).__name__}: {e}"
+            log.exception("item %s + %s crashed", item.template, item.audio)
+        item.seconds = time.perf_counter() - t0
+        self._record(item, status=item.status, seconds=round(item.seconds, 2), error=item.error,
+                     finished=time.time())
+        write_manifest(batch)
+        report(Progress("done" if item.status == "done" else "failed", 1.0,
+                        item.error or f"Finished {item.planned.name}"))
+
+    def _record(self, item: ItemResult, **fields) -> None:
+        if self.store and item.job_id:
+            try:
+                self.store.update(item.job_id, **fields)
+            except Exception:  # history trouble must not fail the video itself
+                log.exception("could not record job %s", item.job_id)
+
+
+def _reporter(progress: BatchProgressFn | None, n: int, batch: BatchResult) -> Callable[[Progress], None]:
+    def report(p: Progress) -> None:
+        if progress:
+            progress(BatchProgress(n, len(batch.items), p.stage, p.fraction, p.message, tuple(batch.items)))
+    return report
+
+
+def write_manifest(batch: BatchResult) -> None:
+    """``manifest.json`` of the batch folder (written atomically)."""
+    data = {"folder": batch.folder.name, "engine": batch.engine, "options": asdict(batch.options),
+            "updated": datetime.now().isoformat(timespec="seconds"),
+            "items": [i.to_json(batch.folder) for i in batch.items]}
+    with atomic_path(batch.manifest) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
