@@ -66,7 +66,13 @@ def basic_auth_dependency(credentials: list[tuple[str, str]] | None) -> Callable
 def build_router(studio: Studio, credentials: list[tuple[str, str]] | None = None) -> APIRouter:
     """Routes under /api/v1 (generate single / batch, job status, downloads, history)."""
     router = APIRouter(prefix="/api/v1", dependencies=[Depends(basic_auth_dependency(credentials))])
+    _generate_routes(router, studio)
+    _job_routes(router, studio)
+    return router
 
+
+def _generate_routes(router: APIRouter, studio: Studio) -> None:
+    """Uploads in, jobs queued: generate single (waits) and batch (answers at once)."""
     async def save(upload: UploadFile) -> Path:
         with tempfile.NamedTemporaryFile(delete=False, dir=studio.settings.data_dir) as tmp:
             while chunk := await upload.read(1 << 20):
@@ -111,6 +117,10 @@ def build_router(studio: Studio, credentials: list[tuple[str, str]] | None = Non
         ticket = await submit(audio, videos, engine)
         return ticket_json(studio.view(ticket), str(request.base_url))
 
+
+
+def _job_routes(router: APIRouter, studio: Studio) -> None:
+    """Job status, resume, downloads and history."""
     @router.post("/batches/{batch}/resume", status_code=202)
     async def resume_batch(request: Request, batch: str):
         """Run the unfinished items of a batch again (after a crash); finished ones are skipped."""
@@ -151,4 +161,3 @@ def build_router(studio: Studio, credentials: list[tuple[str, str]] | None = Non
         df = studio.history(status=status, limit=min(limit, 500), offset=offset)
         return JSONResponse(df.astype(object).where(df.notna(), None).to_dict(orient="records"))
 
-    return router

@@ -11,6 +11,28 @@ from .face import landmarks as L
 from .media import MediaInfo, decode_audio_16k
 
 
+@dataclass(frozen=True)
+class ReportSettings:
+    """Where a template stops being good (-> usable) or usable (-> poor)."""
+
+    #: share of frames with a face: below "poor" too many frames stay unchanged
+    face_share_poor: float = 0.7
+    face_share_usable: float = 0.97
+    #: face width in pixels: the mouth of a small face has too few pixels to look right
+    face_px_poor: float = 80
+    face_px_usable: float = 160
+    #: 90th percentile of the head-turn proxy (eye distances): frontal is below "usable"
+    turn_poor: float = 0.25
+    turn_usable: float = 0.12
+    #: spread of the nose position, in face widths
+    motion_usable: float = 0.5
+    #: share of frames with more than one face
+    two_faces_usable: float = 0.2
+
+
+REPORT = ReportSettings()
+
+
 @dataclass
 class TemplateReport:
     """Facts about a template and a verdict (good / usable / poor) with reasons and advice."""
@@ -41,7 +63,7 @@ class TemplateReport:
         lines = [f"### {self.verdict.upper()}: {self.name}", "",
                  f"- Picture: {self.width} x {self.height} ({kind})",
                  f"- Face found in {self.face_share:.0%} of frames, about {self.face_width_px:.0f} px wide",
-                 f"- Head: {'frontal' if self.turn < 0.12 else 'turned'} (turn {self.turn:.2f}), "
+                 f"- Head: {'frontal' if self.turn < REPORT.turn_usable else 'turned'} (turn {self.turn:.2f}), "
                  f"motion {self.head_motion:.2f} face widths",
                  f"- Mouth visible in {self.mouth_visible:.0%} of frames; "
                  f"{'moves (talking)' if self.mouth_moves else 'does not move much'}",
@@ -54,7 +76,7 @@ class TemplateReport:
         return "\n".join(lines)
 
 
-def evaluate(info: MediaInfo, track: FaceTrack) -> TemplateReport:
+def evaluate(info: MediaInfo, track: FaceTrack, s: ReportSettings = REPORT) -> TemplateReport:
     """Build the report from the probe and the (cached) face analysis."""
     lm = track.landmarks[track.valid]
     width = L.face_width(lm) if lm.size else np.zeros(1)
@@ -78,23 +100,23 @@ def evaluate(info: MediaInfo, track: FaceTrack) -> TemplateReport:
                        mouth_visible=mouth_visible, mouth_moves=track.is_talking(),
                        speech_share=speech, two_faces=float((track.n_faces > 1).mean()))
     poor, usable = [], []
-    if r.face_share < 0.7:
+    if r.face_share < s.face_share_poor:
         poor.append(f"the face is missing in {1 - r.face_share:.0%} of frames")
-    elif r.face_share < 0.97:
+    elif r.face_share < s.face_share_usable:
         usable.append(f"the face is missing in {1 - r.face_share:.0%} of frames (those stay unchanged)")
-    if face_w < 80:
+    if face_w < s.face_px_poor:
         poor.append(f"the face is small ({face_w:.0f} px wide)")
-    elif face_w < 160:
+    elif face_w < s.face_px_usable:
         usable.append(f"the face is rather small ({face_w:.0f} px wide)")
-    if turn > 0.25:
+    if turn > s.turn_poor:
         poor.append("the head is turned away from the camera")
-    elif turn > 0.12:
+    elif turn > s.turn_usable:
         usable.append("the head is somewhat turned")
-    if motion > 0.5:
+    if motion > s.motion_usable:
         usable.append("the head moves a lot")
     if mouth_visible < 0.9 * r.face_share:
         usable.append("the mouth is sometimes outside the picture")
-    if r.two_faces > 0.2:
+    if r.two_faces > s.two_faces_usable:
         usable.append("more than one face is visible")
     r.reasons = poor + usable
     r.verdict = "poor" if poor else "usable" if usable else "good"

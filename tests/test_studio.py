@@ -1,0 +1,66 @@
+"""The one studio API: plans stored with their options, the CLI in the same history, the template check
+on the same runner as the jobs, the audio decoded once per batch, native notices kept off the terminal."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+from conftest import EXAMPLES, ROOT, shared
+
+from lipsync import JobOptions, Settings, Studio
+
+
+@pytest.fixture()
+def studio(tmp_path):
+    return Studio(Settings(outputs_dir=tmp_path / "out", data_dir=tmp_path / "data"))
+
+
+def test_plan_is_recorded_with_its_options_and_resume_keeps_them(studio, burst_audio):
+    batch = studio.plan([burst_audio[0]], [EXAMPLES / "demo_face.png"], JobOptions(crf=23, still_fps=12))
+    rows = studio.store.batch_rows(batch.folder.name)
+    assert [r["status"] for r in rows] == ["queued"]
+    assert json.loads(rows[0]["options"])["crf"] == 23 and json.loads(rows[0]["options"])["engine"] == "builtin"
+    studio.store.mark_unfinished_interrupted()  # as if the app died before running it
+    resumed = studio.resume_now(batch.folder.name)
+    assert resumed.options.crf == 23 and resumed.options.still_fps == 12
+    assert resumed.items[0].status == "done" and resumed.items[0].result.fps == 12
+
+
+def test_unknown_engine_is_refused_before_anything_is_recorded(studio):
+    from lipsync import EngineError
+
+    with pytest.raises(EngineError, match="Unknown engine 'nope'.*builtin"):
+        studio.options("nope")
+    assert studio.history().empty
+
+
+def test_batch_decodes_its_audio_once(studio, burst_audio):
+    photo = EXAMPLES / "demo_face.png"
+    batch = studio.generate_batch([burst_audio[0]], [photo, shared("p3_sadtalker_people0.png")])
+    assert [i.status for i in batch.items] == ["done", "done"]
+    assert studio.runtime.audio_cache.decodes == 1
+
+
+def test_template_check_waits_on_the_same_runner_as_jobs(studio):
+    release = threading.Event()
+    blocker = studio.runner.submit("batch", lambda _t: release.wait(30))
+    check = studio.check_template(EXAMPLES / "demo_face.png", "demo_face.png")
+    assert studio.runner.position(check) == 2 and not check.wait(0.5)  # behind the running job
+    release.set()
+    assert blocker.wait(30) and check.wait(60)
+    assert check.state == "done" and check.result.name == "demo_face.png" and check.result.is_photo
+
+
+def test_cli_writes_into_the_same_history_and_keeps_native_notices_off_the_terminal(tmp_path, burst_audio):
+    env = {**os.environ, "LIPSYNC_DATA": str(tmp_path / "data"), "LIPSYNC_OUTPUTS": str(tmp_path / "out")}
+    env.pop("LIPSYNC_DEBUG_NATIVE", None)
+    proc = subprocess.run([sys.executable, "-m", "lipsync", "-q", "-a", str(burst_audio[0]), "-v",
+                           str(EXAMPLES / "demo_face.png")], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "XNNPACK" not in proc.stderr and "inference_feedback_manager" not in proc.stderr
+    history = Studio(Settings(outputs_dir=tmp_path / "out", data_dir=tmp_path / "data")).history()
+    assert list(history["status"]) == ["done"] and list(history["template"]) == ["demo_face.png"]
