@@ -30,7 +30,7 @@ from .batch import (
 )
 from .config import JobOptions, Settings
 from .engines import spec_for
-from .errors import LipsyncError, OutputError
+from .errors import EngineError, LipsyncError, OutputError
 from .face import content_hash
 from .files import atomic_path
 from .jobs import JobRunner, JobStore, Ticket
@@ -113,7 +113,9 @@ class Studio:
     def options(self, engine: str | None = None, **changes) -> JobOptions:
         """Job options with the engine resolved (the one place where "no engine" means the default)."""
         name = engine or self.settings.engine
-        spec_for(name)  # an unknown name fails here, with the list of valid ones
+        missing = spec_for(name).missing(self.settings)  # an unknown name fails here, with the valid ones
+        if missing:
+            raise EngineError(missing)
         return JobOptions(engine=name, **changes)
 
     def plan(self, audios: Sequence[str | Path], templates: Sequence[str | Path],
@@ -205,6 +207,14 @@ class Studio:
     def ticket(self, ticket_id: str) -> Ticket | None:
         return self.runner.get(ticket_id)
 
+    def latest_batch(self) -> Ticket | None:
+        """The batch job a page should show after a reload: the running or queued one, else the one
+        that finished last (whoever submitted it)."""
+        tickets = [t for t in self.runner.tickets() if t.kind != "check"]
+        live = [t for t in tickets if not t.is_finished]
+        pool = live or tickets
+        return max(pool, key=lambda t: t.seq) if pool else None
+
     def view(self, ticket: Ticket) -> BatchView:
         """What the UI and the HTTP API show of a queued or running batch."""
         return batch_view(ticket, self.runner.position(ticket))
@@ -278,11 +288,25 @@ class Studio:
         return self.store.resumable_batches()
 
     def delete(self, job_id: str) -> None:
-        """Delete a job's output video and its history row."""
+        """Delete a job's output video and its history row; the batch ZIP is rebuilt without it."""
         job = self.store.get(job_id)
         if job and job["output"]:
             Path(job["output"]).unlink(missing_ok=True)
         self.store.delete(job_id)
+        if job:
+            self._rezip(job["batch"])
+
+    def _rezip(self, batch_name: str) -> None:
+        folder = self.settings.outputs_dir / batch_name
+        if not zip_path_for(folder).is_file():
+            return
+        rows = self.store.batch_rows(batch_name)
+        done = [ItemResult(r["audio"], r["template"], "done", Path(r["output"])) for r in rows
+                if r["status"] == "done" and r["output"] and Path(r["output"]).is_file()]
+        if done:
+            self.zip_batch(BatchResult(folder=folder, items=done))
+        else:
+            zip_path_for(folder).unlink(missing_ok=True)
 
     def zip_batch(self, batch: BatchResult) -> Path:
         """A ZIP of the batch's finished videos and manifest (written next to them)."""

@@ -71,6 +71,13 @@ class BatchView:
         return f"**{len(self.done) + len(self.failed)} / {self.n_items}** finished — item {self.item}: {self.message}"
 
 
+def summary(view: BatchView) -> str:
+    """The headline, then every failed item with its whole reason (never cut off in a table cell)."""
+    lines = [view.headline()]
+    lines += [f"- **{i.template}** ({i.audio}): {i.error}" for i in view.failed]
+    return "\n".join(lines)
+
+
 def batch_view(ticket: Ticket, position: int) -> BatchView:
     """The view of a batch ticket (its planned items are there from the moment it is queued)."""
     p: BatchProgress | None = ticket.progress

@@ -3,6 +3,7 @@ Used by tests/test_load.py (short) and bench/bench_load.py (20 clients)."""
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -37,6 +38,9 @@ class LoadResult:
         return sum(1 for (s0, f0), (s1, _) in zip(spans, spans[1:]) if s1 < f0)
 
 
+WAITING = re.compile(r"Waiting in the queue: (\d+) job")
+
+
 def run_load(url: str, data_dir: Path, audio: Path, template: Path, n_gradio: int, n_http: int) -> LoadResult:
     """Start all clients at once; each submits one short job and waits for its video."""
     from gradio_client import Client, handle_file
@@ -52,10 +56,12 @@ def run_load(url: str, data_dir: Path, audio: Path, template: Path, n_gradio: in
         try:
             job = client.submit(handle_file(str(audio)), handle_file(str(template)), "builtin", api_name="/single")
             while not job.done():
-                st = job.status()
-                if st.rank is not None:
-                    with lock:
-                        result.max_rank_seen = max(result.max_rank_seen, st.rank)
+                # the studio's runner orders every job and says how many wait before this one
+                for status_text, *_ in job.outputs():
+                    m = WAITING.search(status_text or "")
+                    if m:
+                        with lock:
+                            result.max_rank_seen = max(result.max_rank_seen, int(m.group(1)))
                 time.sleep(0.2)
             status, _, file = job.result()
             ok = "done" if status.startswith("**Done**") and file else status

@@ -185,18 +185,32 @@ def test_unreachable_hub_gives_a_clear_message(tmp_path):
 
 
 def test_app_keeps_working_without_weights(tmp_path, monkeypatch):
-    """No weights and no network: wav2lip items fail with the message, builtin items still work."""
+    """No weights and no network: Wav2Lip is refused before anything starts, in plain words saying how
+    to install it; nothing is recorded; the built-in engine still works."""
     from conftest import shared
     from huggingface_hub import constants
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-    service = Studio(Settings(outputs_dir=tmp_path / "o", data_dir=tmp_path / "d",
-                                      checkpoints_dir=tmp_path / "c"))
+    service = Studio(Settings(outputs_dir=tmp_path / "o", data_dir=tmp_path / "d", checkpoints_dir=tmp_path / "c"))
     audio, tpl = shared("a5_zh_bus.wav"), shared("p3_sadtalker_people0.png")
-    bad = service.generate(audio, tpl, JobOptions(engine="wav2lip"))
-    assert bad.status == "failed" and "Wav2Lip weights not found" in bad.error
+    with pytest.raises(EngineError, match="not installed.*python -m lipsync.download"):
+        service.generate(audio, tpl, JobOptions(engine="wav2lip"))
+    assert service.history().empty
     good = service.generate(audio, tpl, JobOptions(engine="builtin"))
     assert good.status == "done"
+
+
+def test_wav2lip_is_available_once_its_weights_are_there(tmp_path, monkeypatch, manifest):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    settings = Settings(outputs_dir=tmp_path / "o", data_dir=tmp_path / "d", checkpoints_dir=tmp_path / "c")
+    studio = Studio(settings)
+    with pytest.raises(EngineError):
+        studio.options("wav2lip")
+    settings.checkpoints_dir.mkdir()
+    torch.save({"state_dict": Wav2Lip().state_dict()}, settings.checkpoints_dir / "wav2lip_gan.pth")
+    assert studio.options("wav2lip").engine == "wav2lip"
 
 
 @pytest.mark.slow

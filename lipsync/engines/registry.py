@@ -27,12 +27,20 @@ class EngineSpec:
     factory: Callable[[Settings], Engine]
     #: licence note shown where the engine is chosen
     licence: str = ""
+    #: None when the engine can run here, else why not in plain words (checked before a batch starts)
+    missing: Callable[[Settings], str | None] = lambda _settings: None
 
 
 def _builtin(settings: Settings) -> Engine:
     from .builtin import BuiltinEngine
 
     return BuiltinEngine(settings)
+
+
+def _wav2lip_missing(settings: Settings) -> str | None:
+    from .wav2lip.weights import weights_missing
+
+    return weights_missing(settings.checkpoints_dir)
 
 
 def _wav2lip(settings: Settings) -> Engine:
@@ -53,7 +61,7 @@ ENGINES: tuple[EngineSpec, ...] = (
     EngineSpec(name="wav2lip", label="Wav2Lip (neural, needs weights)",
                description="The Wav2Lip neural network. Needs its weights file in checkpoints/ "
                            "(downloaded once, or copied there).",
-               factory=_wav2lip, licence=WAV2LIP_LICENCE),
+               factory=_wav2lip, licence=WAV2LIP_LICENCE, missing=_wav2lip_missing),
 )
 
 

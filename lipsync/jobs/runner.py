@@ -63,6 +63,11 @@ class JobRunner:
         with self._lock:
             return self._tickets.get(ticket_id)
 
+    def tickets(self) -> list[Ticket]:
+        """Every ticket still remembered (the last ``keep``), oldest first."""
+        with self._lock:
+            return sorted(self._tickets.values(), key=lambda t: t.seq)
+
     def position(self, ticket: Ticket) -> int:
         """0 while running or finished; otherwise how many jobs run before it, plus one."""
         if ticket.state != "queued":

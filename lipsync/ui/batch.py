@@ -6,18 +6,37 @@ from pathlib import Path
 
 import gradio as gr
 
+from ..errors import LipsyncError
 from ..studio import Studio
-from .common import EXAMPLES, GPU, ITEM_COLUMNS, TEMPLATE_TYPES, engine_choices, engine_note, follow, item_rows
+from .common import (
+    EXAMPLES,
+    ITEM_COLUMNS,
+    TEMPLATE_TYPES,
+    batch_outputs,
+    empty_batch_outputs,
+    engine_choices,
+    engine_note,
+    follow,
+)
+
+IDLE_TEXT = "Add an audio and templates, then press **Start batch**."
 
 
 def run_batch(studio: Studio, audio: str | None, files: list[str] | None, picked: list[str] | None,
               engine: str):
-    """Keep the uploads, queue the batch, and follow it: headline, items, videos, downloads."""
-    if not audio:
-        raise gr.Error("Please add an audio recording first.")
+    """Keep the uploads, queue the batch, and follow it: summary, items, videos, downloads."""
     uploads, picks = [Path(f) for f in (files or [])], [Path(p) for p in (picked or [])]
-    if not uploads and not picks:
-        raise gr.Error("Please add at least one template video or photo (or pick one from the library).")
+    problem = "Please add an audio recording first." if not audio else \
+        "Please add at least one template video or photo (or pick one from the library)." \
+        if not uploads and not picks else None
+    try:
+        options = studio.options(engine)
+    except LipsyncError as e:
+        problem = problem or str(e)
+    if problem:
+        gr.Warning(problem)
+        yield empty_batch_outputs(f"**{problem}**")
+        return
     kept_audio = studio.keep_upload(audio)
     names = {str(kept_audio): Path(audio).name}
     templates = []
@@ -26,23 +45,26 @@ def run_batch(studio: Studio, audio: str | None, files: list[str] | None, picked
         names[str(kept)], templates = up.name, [*templates, kept]
     for p in picks:
         names[str(p)], templates = studio.library_label(p), [*templates, p]
-    ticket = studio.submit([kept_audio], templates, studio.options(engine), names)
+    ticket = studio.submit([kept_audio], templates, options, names)
+    yield from follow(ticket, lambda t: batch_outputs(studio.view(t)))
 
-    def render(t):
-        view = studio.view(t)
-        videos = [str(i.output) for i in view.done]
-        downloads = videos + ([str(view.zip_path)] if view.zip_path else [])
-        return view.headline(), item_rows(view), videos, downloads
 
-    yield from follow(ticket, render)
+def show_latest(studio: Studio):
+    """After a reload (or in a second browser): the running batch, live, or the one that finished last."""
+    ticket = studio.latest_batch()
+    if ticket is None:
+        yield empty_batch_outputs(IDLE_TEXT)
+        return
+    yield from follow(ticket, lambda t: batch_outputs(studio.view(t)))
 
 
 def library_choices(studio: Studio) -> list[tuple[str, str]]:
     return [(studio.library_label(p), str(p)) for p in studio.library()]
 
 
-def build(studio: Studio) -> gr.Dropdown:
-    """The tab's components and events; returns the library picker (the Templates tab refreshes it)."""
+def build(studio: Studio):
+    """The tab's components and events; returns the library picker (the Templates tab refreshes it),
+    the start button, and what to run on page load with its outputs."""
     engine_default = studio.settings.engine
     with gr.Row():
         with gr.Column():
@@ -51,18 +73,20 @@ def build(studio: Studio) -> gr.Dropdown:
                             file_types=TEMPLATE_TYPES, elem_id="batch-templates")
             lib = gr.Dropdown(choices=library_choices(studio), multiselect=True,
                               label="…or templates from the library", value=[])
-            engine = gr.Radio(engine_choices(), value=engine_default, label="3. Engine")
-            note = gr.Markdown(engine_note(engine_default))
+            engine = gr.Radio(engine_choices(studio.settings), value=engine_default, label="3. Engine")
+            note = gr.Markdown(engine_note(studio.settings, engine_default))
             start = gr.Button("Start batch", variant="primary")
             gr.Examples([[str(EXAMPLES / "demo_speech.wav"), [str(EXAMPLES / "demo_face.png")]]],
                         inputs=[audio, files], label="Demo")
         with gr.Column():
-            overall = gr.Markdown("Add an audio and templates, then press **Start batch**.")
+            overall = gr.Markdown(IDLE_TEXT, elem_id="batch-summary")
             table = gr.Dataframe(headers=ITEM_COLUMNS, label="Items", interactive=False, wrap=True)
             gallery = gr.Gallery(label="Finished videos", columns=2, height="auto")
             downloads = gr.File(label="Downloads (each video, and all as ZIP)", file_count="multiple",
                                 interactive=False)
-    engine.change(engine_note, engine, note, api_name=False)
-    start.click(partial(run_batch, studio), [audio, files, lib, engine], [overall, table, gallery, downloads],
-                api_name="batch", concurrency_limit=1, concurrency_id=GPU)
-    return lib
+    engine.change(partial(engine_note, studio.settings), engine, note, api_name=False)
+    outputs = [overall, table, gallery, downloads]
+    # no Gradio-level queue here: the studio's runner orders all jobs and says where each one waits
+    start.click(partial(run_batch, studio), [audio, files, lib, engine], outputs, api_name="batch",
+                concurrency_limit=None)
+    return lib, start, partial(show_latest, studio), outputs

@@ -6,9 +6,10 @@ from typing import Callable, Iterator, TypeVar
 
 import pandas as pd
 
+from ..config import Settings
 from ..engines import specs
 from ..jobs import Ticket
-from ..views import BatchView
+from ..views import BatchView, summary
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 GPU = "gpu"  # one concurrency id for every event that uses the machine: they run one at a time
@@ -20,14 +21,23 @@ POLL_S = 0.5  # how often a waiting page is refreshed
 T = TypeVar("T")
 
 
-def engine_choices() -> list[tuple[str, str]]:
-    return [(s.label, s.name) for s in specs()]
+def engine_choices(settings: Settings) -> list[tuple[str, str]]:
+    """Engine names to pick from; one that cannot run here says so in its label."""
+    return [(s.label + (" — not installed" if s.missing(settings) else ""), s.name) for s in specs()]
 
 
-def engine_note(name: str) -> str:
-    """The chosen engine's description and licence."""
+def engine_note(settings: Settings, name: str) -> str:
+    """The chosen engine's description and licence, or why it cannot run here and how to install it."""
     spec = next((s for s in specs() if s.name == name), None)
-    return f"{spec.description}  \n*Licence: {spec.licence}*" if spec else ""
+    if spec is None:
+        return ""
+    missing = spec.missing(settings)
+    return f"**{missing}**" if missing else f"{spec.description}  \n*Licence: {spec.licence}*"
+
+
+def empty_batch_outputs(message: str) -> tuple:
+    """Outputs of the batch view with only a message (no error badges on the other panels)."""
+    return message, pd.DataFrame(columns=ITEM_COLUMNS), [], []
 
 
 def item_rows(view: BatchView) -> pd.DataFrame:
@@ -41,3 +51,10 @@ def follow(ticket: Ticket, render: Callable[[Ticket], T]) -> Iterator[T]:
     while not ticket.wait(POLL_S):
         yield render(ticket)
     yield render(ticket)
+
+
+def batch_outputs(view: BatchView) -> tuple:
+    """Summary (with every failure reason), items table, captioned videos, downloads (+ ZIP)."""
+    videos = [(str(i.output), i.template) for i in view.done]
+    downloads = [str(i.output) for i in view.done] + ([str(view.zip_path)] if view.zip_path else [])
+    return summary(view), item_rows(view), videos, downloads

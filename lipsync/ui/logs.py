@@ -20,11 +20,12 @@ def tail_log(path: Path) -> str:
     with open(path, "rb") as f:
         f.seek(0, 2)
         f.seek(max(0, f.tell() - TAIL_BYTES))
-        return "\n".join(f.read().decode("utf-8", "replace").splitlines()[-TAIL_LINES:])
+        lines = f.read().decode("utf-8", "replace").splitlines()[-TAIL_LINES:]
+    return "\n".join(reversed(lines))  # newest first: what just happened is what a person looks for
 
 
 def build(studio: Studio) -> None:
     tail = partial(tail_log, studio.settings.data_dir / "logs" / LOG_FILE)
-    box = gr.Textbox(value=tail, label="Application log (live)", lines=25, max_lines=25, autoscroll=True,
-                     interactive=False)
+    box = gr.Textbox(value=tail, label="Application log (live, newest first)", lines=25, max_lines=25,
+                     autoscroll=False, interactive=False)
     gr.Timer(REFRESH_S).tick(tail, None, box, api_name=False)

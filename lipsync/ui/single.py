@@ -6,16 +6,24 @@ from pathlib import Path
 
 import gradio as gr
 
+from ..errors import LipsyncError
 from ..studio import Studio
-from .common import EXAMPLES, GPU, TEMPLATE_TYPES, engine_choices, engine_note, follow
+from .common import EXAMPLES, TEMPLATE_TYPES, engine_choices, engine_note, follow
 
 
 def run_single(studio: Studio, audio: str | None, template: str | None, engine: str):
     """Queue one video and follow it: status line, player, download."""
-    if not audio or not template:
-        raise gr.Error("Please add an audio recording and a template video or photo.")
+    problem = None if audio and template else "Please add an audio recording and a template video or photo."
+    try:
+        options = studio.options(engine)
+    except LipsyncError as e:
+        problem = problem or str(e)
+    if problem:
+        gr.Warning(problem)
+        yield f"**{problem}**", None, None
+        return
     a, t = studio.keep_upload(audio), studio.keep_upload(template)
-    ticket = studio.submit([a], [t], studio.options(engine), {str(a): Path(audio).name, str(t): Path(template).name},
+    ticket = studio.submit([a], [t], options, {str(a): Path(audio).name, str(t): Path(template).name},
                            kind="single")
 
     def render(tk):
@@ -41,8 +49,8 @@ def build(studio: Studio) -> None:
         with gr.Column():
             audio = gr.Audio(type="filepath", label="Audio recording", sources=["upload"])
             template = gr.File(label="Template video or photo", file_types=TEMPLATE_TYPES)
-            engine = gr.Radio(engine_choices(), value=engine_default, label="Engine")
-            note = gr.Markdown(engine_note(engine_default))
+            engine = gr.Radio(engine_choices(studio.settings), value=engine_default, label="Engine")
+            note = gr.Markdown(engine_note(studio.settings, engine_default))
             start = gr.Button("Generate", variant="primary")
             gr.Examples([[str(EXAMPLES / "demo_speech.wav"), str(EXAMPLES / "demo_face.png")]],
                         inputs=[audio, template], label="Demo")
@@ -50,6 +58,6 @@ def build(studio: Studio) -> None:
             status = gr.Markdown()
             video = gr.Video(label="Result", interactive=False)
             file = gr.File(label="Download", interactive=False)
-    engine.change(engine_note, engine, note, api_name=False)
+    engine.change(partial(engine_note, studio.settings), engine, note, api_name=False)
     start.click(partial(run_single, studio), [audio, template, engine], [status, video, file],
-                api_name="single", concurrency_limit=1, concurrency_id=GPU)
+                api_name="single", concurrency_limit=None)  # the studio's runner orders the jobs

@@ -28,6 +28,46 @@ class WeightsSource:
         return Path(checkpoints) / Path(self.filename).name
 
 
+NOT_INSTALLED = ("Wav2Lip is not installed on this server: its weights file '{name}' is missing from "
+                 "'{folder}' and cannot be downloaded from here. An administrator can run "
+                 "'python -m lipsync.download' on a computer with internet access and copy the checkpoints "
+                 "folder to this server. The built-in engine works without it.")
+REACH_CACHE_S = 300.0  # how long a hub reachability answer is trusted
+
+
+class _Reachability:
+    """Explicit cache of "can this hub be reached" answers (a connect check costs up to 3 s)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[float, bool]] = {}
+
+    def __call__(self, url: str) -> bool:
+        import time
+
+        now = time.monotonic()
+        hit = self._seen.get(url)
+        if hit is None or now - hit[0] > REACH_CACHE_S:
+            hit = (now, _reachable(url))
+            self._seen[url] = hit
+        return hit[1]
+
+
+hub_reachable = _Reachability()
+
+
+def weights_missing(checkpoints: Path, source: WeightsSource | None = None) -> str | None:
+    """None when Wav2Lip can run (weights present, or downloadable now); else why not, in plain words."""
+    from huggingface_hub import constants
+
+    source = source or WeightsSource()
+    target = source.local_path(checkpoints)
+    if target.is_file() and target.stat().st_size > 0:
+        return None
+    if not constants.HF_HUB_OFFLINE and hub_reachable(source.endpoint or constants.ENDPOINT):
+        return None
+    return NOT_INSTALLED.format(name=target.name, folder=Path(checkpoints).resolve())
+
+
 def ensure_weights(checkpoints: Path, source: WeightsSource | None = None, download: bool = True) -> Path:
     """Path of the checkpoint file, downloading it once (with a progress bar) if it is missing.
 
