@@ -82,6 +82,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_status(url: str, until, timeout: float = 300) -> dict:
+    """Poll a job's status URL until ``until(status)`` holds."""
+    deadline = time.time() + timeout
+    status = None
+    while time.time() < deadline:
+        status = requests.get(url).json()
+        if until(status):
+            return status
+        time.sleep(0.3)
+    raise AssertionError(f"timed out; last status {status}")
+
+
 def start_app(tmp: Path, *extra: str) -> tuple[subprocess.Popen, str]:
     """Start the real app (``app.py``) on a free port with its data under ``tmp``; wait until it answers."""
     port = free_port()

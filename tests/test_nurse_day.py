@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import requests
 import soundfile as sf
-from conftest import EXAMPLES, start_app
+from conftest import EXAMPLES, start_app, wait_status
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.slow
@@ -46,16 +46,6 @@ def _post_batch(url: str, audio, templates) -> dict:
     return r.json()
 
 
-def _wait(status_url: str, until, timeout: float = 240) -> dict:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        s = requests.get(status_url).json()
-        if until(s):
-            return s
-        time.sleep(0.3)
-    raise AssertionError(f"timed out: {s}")
-
-
 @pytest.fixture(scope="module")
 def speech(tmp_path_factory):
     """6 s of the demo voice (items take a few seconds each)."""
@@ -77,7 +67,7 @@ def blank_picture(tmp_path_factory):
 def test_reload_shows_the_running_batch_and_history_without_refresh(app, page, speech, blank_picture):
     url, _ = app
     job = _post_batch(url, speech, [EXAMPLES / "demo_face.png", blank_picture, EXAMPLES / "demo_face.png"])
-    _wait(job["status_url"], lambda s: s["state"] == "running")
+    wait_status(job["status_url"], lambda s: s["state"] == "running")
     page.goto(url)  # a page opened (or reloaded) mid-batch
     summary = page.locator("#batch-summary")
     summary.get_by_text("/ 3").first.wait_for(timeout=60_000)
@@ -93,7 +83,7 @@ def test_reload_shows_the_running_batch_and_history_without_refresh(app, page, s
 def test_second_browser_batch_waits_with_the_one_message(app, page, speech):
     url, _ = app
     job = _post_batch(url, speech, [EXAMPLES / "demo_face.png"] * 8)  # keeps the runner busy a while
-    _wait(job["status_url"], lambda s: s["state"] == "running")
+    wait_status(job["status_url"], lambda s: s["state"] == "running")
     page.goto(url)
     page.locator("#batch-audio input[type=file]").set_input_files(str(speech))
     page.locator("#batch-templates input[type=file]").set_input_files(str(EXAMPLES / "demo_face.png"))
@@ -118,7 +108,7 @@ def test_starting_empty_and_wav2lip_without_weights_say_what_to_do(app, page):
 def test_delete_asks_first_and_the_zip_follows(app, page, speech):
     url, tmp = app
     job = _post_batch(url, speech, [EXAMPLES / "demo_face.png"] * 2)
-    done = _wait(job["status_url"], lambda s: s["state"] == "done")
+    done = wait_status(job["status_url"], lambda s: s["state"] == "done")
     gone = done["items"][0]["output"]
     page.goto(url)
     page.get_by_role("tab", name="History").click()

@@ -11,22 +11,12 @@ import numpy as np
 import pytest
 import requests
 import soundfile as sf
-from conftest import EXAMPLES, make, shared, start_app
+from conftest import EXAMPLES, make, shared, start_app, wait_status
 
 from lipsync.jobs import JobStore
 from lipsync.media import probe
 
 pytestmark = pytest.mark.slow
-
-
-def wait_status(url: str, until, timeout: float = 300) -> dict:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        status = requests.get(url).json()
-        if until(status):
-            return status
-        time.sleep(0.3)
-    raise AssertionError(f"timed out; last status {status}")
 
 
 def stop(proc):

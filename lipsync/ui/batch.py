@@ -6,7 +6,6 @@ from pathlib import Path
 
 import gradio as gr
 
-from ..errors import LipsyncError
 from ..studio import Studio
 from .common import (
     EXAMPLES,
@@ -17,6 +16,7 @@ from .common import (
     engine_choices,
     engine_note,
     follow,
+    ready_options,
 )
 
 IDLE_TEXT = "Add an audio and templates, then press **Start batch**."
@@ -26,15 +26,11 @@ def run_batch(studio: Studio, audio: str | None, files: list[str] | None, picked
               engine: str):
     """Keep the uploads, queue the batch, and follow it: summary, items, videos, downloads."""
     uploads, picks = [Path(f) for f in (files or [])], [Path(p) for p in (picked or [])]
-    problem = "Please add an audio recording first." if not audio else \
+    missing = "Please add an audio recording first." if not audio else \
         "Please add at least one template video or photo (or pick one from the library)." \
         if not uploads and not picks else None
-    try:
-        options = studio.options(engine)
-    except LipsyncError as e:
-        problem = problem or str(e)
+    options, problem = ready_options(studio, engine, missing)
     if problem:
-        gr.Warning(problem)
         yield empty_batch_outputs(f"**{problem}**")
         return
     kept_audio = studio.keep_upload(audio)

@@ -4,11 +4,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
+import gradio as gr
 import pandas as pd
 
-from ..config import Settings
+from ..config import JobOptions, Settings
 from ..engines import specs
+from ..errors import LipsyncError
 from ..jobs import Ticket
+from ..studio import Studio
 from ..views import BatchView, summary
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -33,6 +36,19 @@ def engine_note(settings: Settings, name: str) -> str:
         return ""
     missing = spec.missing(settings)
     return f"**{missing}**" if missing else f"{spec.description}  \n*Licence: {spec.licence}*"
+
+
+def ready_options(studio: Studio, engine: str, missing_input: str | None) -> tuple[JobOptions | None, str | None]:
+    """The job options, or what stops the job from starting (a missing input first, then the engine),
+    shown as a warning toast; the caller shows it in its status line too."""
+    options, problem = None, missing_input
+    try:
+        options = studio.options(engine)
+    except LipsyncError as e:
+        problem = problem or str(e)
+    if problem:
+        gr.Warning(problem)
+    return options, problem
 
 
 def empty_batch_outputs(message: str) -> tuple:

@@ -6,20 +6,15 @@ from pathlib import Path
 
 import gradio as gr
 
-from ..errors import LipsyncError
 from ..studio import Studio
-from .common import EXAMPLES, TEMPLATE_TYPES, engine_choices, engine_note, follow
+from .common import EXAMPLES, TEMPLATE_TYPES, engine_choices, engine_note, follow, ready_options
 
 
 def run_single(studio: Studio, audio: str | None, template: str | None, engine: str):
     """Queue one video and follow it: status line, player, download."""
-    problem = None if audio and template else "Please add an audio recording and a template video or photo."
-    try:
-        options = studio.options(engine)
-    except LipsyncError as e:
-        problem = problem or str(e)
+    missing = None if audio and template else "Please add an audio recording and a template video or photo."
+    options, problem = ready_options(studio, engine, missing)
     if problem:
-        gr.Warning(problem)
         yield f"**{problem}**", None, None
         return
     a, t = studio.keep_upload(audio), studio.keep_upload(template)
