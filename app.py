@@ -26,6 +26,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--port", type=int, default=int(env("LIPSYNC_PORT", "7860")))
     p.add_argument("--user", default=env("LIPSYNC_USER"), help="login name (enables login)")
     p.add_argument("--password", default=env("LIPSYNC_PASSWORD"), help="login password")
+    p.add_argument("--password-file", default=env("LIPSYNC_PASSWORD_FILE"),
+                   help="file whose first line is the login password (not visible in the process list)")
     p.add_argument("--outputs", default=env("LIPSYNC_OUTPUTS", "outputs"), help="folder for results")
     p.add_argument("--data", default=env("LIPSYNC_DATA", "data"), help="folder for history, caches, logs")
     p.add_argument("--engine", default=env("LIPSYNC_ENGINE", "builtin"), help="default engine")
@@ -41,7 +43,7 @@ def build_app(args: argparse.Namespace):
     from fastapi import FastAPI
 
     from lipsync.api import build_router
-    from lipsync.limits import UploadLimit
+    from lipsync.limits import LoginLimit, UploadLimit
     from lipsync.studio import Studio
     from lipsync.ui import build_ui
 
@@ -50,7 +52,10 @@ def build_app(args: argparse.Namespace):
     setup_logging(settings.data_dir / "logs")
     studio = Studio(settings)
     studio.recover()  # jobs a crash cut off become resumable; half-written files go
-    creds = [(args.user, args.password)] if args.user and args.password else None
+    password = args.password
+    if args.password_file:
+        password = Path(args.password_file).read_text(encoding="utf-8").splitlines()[0].strip()
+    creds = [(args.user, password)] if args.user and password else None
     app = FastAPI(title="Lip-sync studio API", docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(build_router(studio, creds))
     theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
@@ -60,6 +65,8 @@ def build_app(args: argparse.Namespace):
                               allowed_paths=[str(settings.outputs_dir.resolve())], footer_links=["api"],
                               ssr_mode=False, mcp_server=False, max_file_size=f"{settings.max_upload_mb}mb")
     app.add_middleware(UploadLimit, max_bytes=settings.max_upload_mb * 2**20, prefix="/api/v1/")
+    if creds:
+        app.add_middleware(LoginLimit)
     return app, studio
 
 

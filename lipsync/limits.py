@@ -58,3 +58,56 @@ class UploadLimit:
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                                 (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})
+
+
+class LoginLimit:
+    """Too many failed logins from one address -> 429 for a while, for Gradio's login form and the
+    HTTP API's basic auth alike. A failure is a refused ``POST /login`` (400/401) or a 401 to a request
+    that carried credentials."""
+
+    def __init__(self, app, max_failures: int = 10, window_s: float = 60.0, block_s: float = 300.0,
+                 clock=None):
+        import time
+
+        self.app = app
+        self.max_failures, self.window_s, self.block_s = max_failures, window_s, block_s
+        self._clock = clock or time.monotonic
+        self._failures: dict[str, list[float]] = {}   # explicit per-address record, pruned as it goes
+        self._blocked: dict[str, float] = {}
+
+    def _is_login_attempt(self, scope) -> bool:
+        headers = dict(scope.get("headers") or [])
+        return (scope["path"].rstrip("/").endswith("/login") and scope["method"] == "POST") or \
+            b"authorization" in headers
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not self._is_login_attempt(scope):
+            return await self.app(scope, receive, send)
+        host = (scope.get("client") or ("?", 0))[0]
+        now = self._clock()
+        if self._blocked.get(host, 0) > now:
+            return await self._refuse(send, self._blocked[host] - now)
+        status = 0
+
+        async def watching_send(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, watching_send)
+        if status in (400, 401):
+            recent = [t for t in self._failures.get(host, []) if now - t < self.window_s] + [now]
+            self._failures[host] = recent
+            if len(recent) >= self.max_failures:
+                self._blocked[host] = now + self.block_s
+                self._failures.pop(host, None)
+
+    @staticmethod
+    async def _refuse(send, wait_s: float):
+        body = json.dumps({"status": "failed", "error": f"Too many failed logins from this computer. "
+                                                         f"Try again in {int(wait_s // 60) + 1} minutes."}).encode()
+        await send({"type": "http.response.start", "status": 429,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                                (b"retry-after", str(int(wait_s) + 1).encode())]})
+        await send({"type": "http.response.body", "body": body})

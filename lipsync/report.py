@@ -51,6 +51,7 @@ class TemplateReport:
     mouth_moves: bool          #: the template's own mouth opens and closes (reused by the built-in engine)
     speech_share: float        #: share of the template's audio that is speech (0 when it has none)
     two_faces: float           #: share of frames where more than one face was detected
+    has_sound: bool = True     #: the template file has an audio track
     verdict: str = "good"
     reasons: list[str] = field(default_factory=list)
     advice: list[str] = field(default_factory=list)
@@ -58,17 +59,34 @@ class TemplateReport:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def _head_words(self) -> str:
+        turn = "looks straight at the camera" if self.turn < REPORT.turn_usable else \
+            "is somewhat turned" if self.turn <= REPORT.turn_poor else "is turned away from the camera"
+        if self.is_photo:
+            return turn
+        still = "keeps still" if self.head_motion < 0.15 else "moves a little" \
+            if self.head_motion <= REPORT.motion_usable else "moves a lot"
+        return f"{turn} and {still}"
+
+    def _sound_words(self) -> str:
+        if self.is_photo:
+            return "A photo has no sound (that is fine: the new recording gives the video its sound)."
+        if not self.has_sound:
+            return "The video has no sound (that is fine: the new recording replaces it)."
+        return f"The person speaks in {self.speech_share:.0%} of the video's own sound (it is replaced by " \
+               f"the new recording)."
+
     def to_markdown(self) -> str:
-        kind = "photo" if self.is_photo else f"{self.fps:g} fps, {self.seconds:.1f} s"
+        kind = "photo" if self.is_photo else f"{self.fps:g} frames per second, {self.seconds:.1f} seconds"
         lines = [f"### {self.verdict.upper()}: {self.name}", "",
                  f"- Picture: {self.width} x {self.height} ({kind})",
-                 f"- Face found in {self.face_share:.0%} of frames, about {self.face_width_px:.0f} px wide",
-                 f"- Head: {'frontal' if self.turn < REPORT.turn_usable else 'turned'} (turn {self.turn:.2f}), "
-                 f"motion {self.head_motion:.2f} face widths",
-                 f"- Mouth visible in {self.mouth_visible:.0%} of frames; "
-                 f"{'moves (talking)' if self.mouth_moves else 'does not move much'}",
-                 f"- Speech in the template's own audio: {self.speech_share:.0%}"
-                 + (" (the built-in engine reuses its mouth movements)" if self.mouth_moves else "")]
+                 f"- Face found in {self.face_share:.0%} of the picture's frames, about {self.face_width_px:.0f} "
+                 f"pixels wide",
+                 f"- The head {self._head_words()}",
+                 f"- The mouth is visible in {self.mouth_visible:.0%} of frames and "
+                 + ("moves (the person talks: the built-in engine reuses these real mouth movements)"
+                    if self.mouth_moves else "hardly moves"),
+                 f"- {self._sound_words()}"]
         if self.reasons:
             lines += ["", "**Why:** " + "; ".join(self.reasons)]
         if self.advice:
@@ -98,7 +116,8 @@ def evaluate(info: MediaInfo, track: FaceTrack, s: ReportSettings = REPORT) -> T
                        seconds=0.0 if track.is_still else track.n_frames / track.fps, is_photo=track.is_still,
                        face_share=track.face_ratio, face_width_px=face_w, turn=turn, head_motion=motion,
                        mouth_visible=mouth_visible, mouth_moves=track.is_talking(),
-                       speech_share=speech, two_faces=float((track.n_faces > 1).mean()))
+                       speech_share=speech, two_faces=float((track.n_faces > 1).mean()),
+                       has_sound=bool(info.has_audio))
     poor, usable = [], []
     if r.face_share < s.face_share_poor:
         poor.append(f"the face is missing in {1 - r.face_share:.0%} of frames")

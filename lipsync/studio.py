@@ -237,10 +237,38 @@ class Studio:
     def library_dir(self) -> Path:
         return self.settings.data_dir / "library"
 
-    def add_to_library(self, path: str | Path, name: str | None = None) -> Path:
-        """Keep a template in the library (by content: the same video is stored once)."""
+    def add_to_library(self, path: str | Path, name: str | None = None) -> tuple[Path, TemplateReport]:
+        """Check a template and keep it in the library if it is usable (by content: the same video is
+        stored once). Raises LipsyncError with the verdict's reasons when it is not."""
         path = Path(path)
         name = name or path.name
+        report = self.check_template_now(path, name)
+        if report.verdict == "poor":
+            raise LipsyncError(f"'{name}' was not added to the library: {'; '.join(report.reasons)}.")
+        return self._keep_in_library(path, name), report
+
+    def add_to_library_queued(self, path: str | Path, name: str | None = None) -> Ticket:
+        """``add_to_library`` on the runner (its check shares the machine with the jobs)."""
+        return self.runner.submit("check", lambda _t: self.add_to_library(path, name))
+
+    def rename_in_library(self, entry: Path, new_name: str) -> Path:
+        """Give a library template another name (its face analysis stays cached: same content)."""
+        entry = self._library_entry(entry)
+        digest = entry.name.split("__", 1)[0]
+        target = entry.with_name(f"{digest}__{safe_stem(new_name)}{entry.suffix}")
+        entry.rename(target)
+        return target
+
+    def remove_from_library(self, entry: Path) -> None:
+        self._library_entry(entry).unlink()
+
+    def _library_entry(self, entry: Path) -> Path:
+        entry = Path(entry)
+        if entry.resolve().parent != self.library_dir.resolve() or not entry.is_file():
+            raise LipsyncError(f"'{entry.name}' is not in the template library.")
+        return entry
+
+    def _keep_in_library(self, path: Path, name: str) -> Path:
         digest = content_hash(path)[:12]
         self.library_dir.mkdir(parents=True, exist_ok=True)
         for existing in self.library_dir.glob(f"{digest}__*"):

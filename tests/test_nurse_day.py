@@ -85,11 +85,19 @@ def test_second_browser_batch_waits_with_the_one_message(app, page, speech):
     job = _post_batch(url, speech, [EXAMPLES / "demo_face.png"] * 8)  # keeps the runner busy a while
     wait_status(job["status_url"], lambda s: s["state"] == "running")
     page.goto(url)
+    page.locator("#batch-summary").get_by_text("/ 8").first.wait_for(timeout=30_000)  # the page is live
     page.locator("#batch-audio input[type=file]").set_input_files(str(speech))
     page.locator("#batch-templates input[type=file]").set_input_files(str(EXAMPLES / "demo_face.png"))
+    page.locator("#batch-templates").get_by_text("demo_face.png").wait_for(timeout=30_000)  # uploaded
     page.wait_for_timeout(1500)
     page.get_by_role("button", name="Start batch").click()
-    page.locator("#batch-summary").get_by_text("Waiting in the queue").wait_for(timeout=30_000)
+    seen = []
+    for _ in range(60):
+        seen.append(page.locator("#batch-summary").inner_text())
+        if "Waiting in the queue" in seen[-1]:
+            break
+        page.wait_for_timeout(500)
+    assert "Waiting in the queue" in seen[-1], (seen, requests.get(job["status_url"]).json()["state"])
     page.locator("#batch-summary").get_by_text("Finished: 1 / 1 done").wait_for(timeout=240_000)
 
 
@@ -145,3 +153,23 @@ def test_history_dates_in_the_local_style_work_and_bad_ones_are_said(app, page):
     since.fill("yesterday")
     since.press("Enter")
     page.get_by_text("is not a date").first.wait_for(timeout=10_000)
+
+
+def test_add_to_library_refuses_a_picture_without_a_face(app, page, blank_picture):
+    url, _ = app
+    page.goto(url)
+    page.get_by_role("tab", name="Templates").click()
+    page.locator("#template-file input[type=file]").set_input_files(str(blank_picture))
+    page.wait_for_timeout(1000)
+    page.get_by_role("button", name="Add to library").click()
+    report = page.locator("#template-report")
+    report.get_by_text("NOT ADDED").wait_for(timeout=60_000)
+    assert "no face" in report.inner_text().lower()
+    expect(page.locator("#library-table")).not_to_contain_text("wall.png")
+    page.goto(url)
+    page.get_by_role("tab", name="Templates").click()
+    page.locator("#template-file input[type=file]").set_input_files(str(EXAMPLES / "demo_face.png"))
+    page.wait_for_timeout(1000)
+    page.get_by_role("button", name="Add to library").click()
+    report.get_by_text("Added to the library as demo_face.png").wait_for(timeout=60_000)
+    expect(page.locator("#library-table")).to_contain_text("demo_face.png", timeout=10_000)

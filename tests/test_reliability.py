@@ -315,3 +315,24 @@ def test_disk_full_and_unwritable_output_fail_items_not_the_service(service, tmp
     batch = service.generate_batch([audio], [tpl], folder=blocker / "batch")
     assert batch.items[0].status == "failed" and "Cannot create the output folder" in batch.items[0].error
     assert service.generate(audio, tpl).status == "done"  # and the service goes on
+
+
+def test_failed_logins_are_limited_and_the_password_can_come_from_a_file(tmp_path):
+    secret = tmp_path / "password.txt"
+    secret.write_text("s3cret!\n")
+    proc, url = start_app(tmp_path, "--user", "nurse", "--password-file", str(secret))
+    try:
+        assert b"s3cret" not in open(f"/proc/{proc.pid}/cmdline", "rb").read()  # not in the process list
+        assert requests.get(url + "api/v1/history", auth=("nurse", "s3cret!")).status_code == 200
+        for n in range(10):  # form and basic auth count alike
+            if n % 2:
+                r = requests.post(url + "login", data={"username": "nurse", "password": f"guess{n}"})
+            else:
+                r = requests.get(url + "api/v1/history", auth=("nurse", f"guess{n}"))
+            assert r.status_code in (400, 401), r.status_code
+        # now even the right password waits: guessing is slowed to a crawl
+        assert requests.post(url + "login", data={"username": "nurse", "password": "s3cret!"}).status_code == 429
+        r = requests.get(url + "api/v1/history", auth=("nurse", "s3cret!"))
+        assert r.status_code == 429 and "Too many failed logins" in r.json()["error"]
+    finally:
+        stop(proc)

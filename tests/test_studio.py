@@ -64,3 +64,24 @@ def test_cli_writes_into_the_same_history_and_keeps_native_notices_off_the_termi
     assert "XNNPACK" not in proc.stderr and "inference_feedback_manager" not in proc.stderr
     history = Studio(Settings(outputs_dir=tmp_path / "out", data_dir=tmp_path / "data")).history()
     assert list(history["status"]) == ["done"] and list(history["template"]) == ["demo_face.png"]
+
+
+def test_library_keeps_only_usable_templates_and_can_rename_and_remove(studio, tmp_path):
+    import cv2
+    import numpy as np
+
+    from lipsync import LipsyncError
+
+    wall = tmp_path / "wall.png"
+    cv2.imwrite(str(wall), np.full((256, 256, 3), 180, np.uint8))
+    with pytest.raises(LipsyncError, match="no face"):
+        studio.add_to_library(wall, "wall.png")
+    assert studio.library() == []
+    kept, report = studio.add_to_library(EXAMPLES / "demo_face.png", "Dr Wang.png")
+    assert report.verdict in ("good", "usable") and studio.library_label(kept) == "Dr_Wang.png"
+    renamed = studio.rename_in_library(kept, "Dr Li")
+    assert [studio.library_label(p) for p in studio.library()] == ["Dr_Li.png"]
+    with pytest.raises(LipsyncError, match="not in the template library"):
+        studio.remove_from_library(EXAMPLES / "demo_face.png")  # only library entries, nothing else
+    studio.remove_from_library(renamed)
+    assert studio.library() == [] and (EXAMPLES / "demo_face.png").is_file()

@@ -68,7 +68,11 @@ def test_template_report_verdicts(tmp_path):
     good = probe(shared("v4_retalk_face5.mp4"))
     report = evaluate(good, cache.get(good, Fraction(25)))
     assert report.verdict == "good" and report.mouth_moves and report.speech_share > 0.5
-    assert "GOOD" in report.to_markdown()
+    text = report.to_markdown()
+    assert "GOOD" in text and "looks straight at the camera" in text and "face widths" not in text
+    silent = probe(shared("v7_liveportrait_d13_720p_noaudio.mp4"))
+    quiet = evaluate(silent, cache.get(silent, silent.fps)).to_markdown()
+    assert "The video has no sound" in quiet and "0%" not in quiet.split("sound")[1]
     small = probe(shared("p2_hallo7.jpg"))
     r2 = evaluate(small, cache.get(small, Fraction(25)))
     assert r2.is_photo and r2.width == 1920  # big photos are scaled down to 1920 px

@@ -15,7 +15,7 @@ def build_ui(studio: Studio) -> gr.Blocks:
         gr.Markdown("# Lip-sync studio\nOne audio recording + template videos of a person → videos where the "
                     "mouth follows the new audio. Everything stays on this computer.")
         with gr.Tab("Batch", id="batch"):
-            library_picker, start, show_latest, batch_outputs = batch.build(studio)
+            library_picker, latest_batch, followed = batch.build(studio)
         with gr.Tab("Single", id="single"):
             single.build(studio)
         with gr.Tab("Templates", id="templates"):
@@ -25,8 +25,7 @@ def build_ui(studio: Studio) -> gr.Blocks:
         with gr.Tab("Logs", id="logs"):
             logs.build(studio)
         # the page shows the current state whenever it is opened or reloaded
-        following = demo.load(show_latest, None, batch_outputs, api_name=False, concurrency_limit=None)
-        start.click(None, None, None, cancels=[following], api_name=False)  # a new batch replaces the view
+        demo.load(latest_batch, None, followed, api_name=False)
         show_history = partial(history.history, studio)
         demo.load(show_history, filters, table, api_name=False)
         history_tab.select(show_history, filters, table, api_name=False)

@@ -20,6 +20,7 @@ from .common import (
 )
 
 IDLE_TEXT = "Add an audio and templates, then press **Start batch**."
+FOLLOW_S = 1.0  # refresh of a batch the page follows after a reload
 
 
 def run_batch(studio: Studio, audio: str | None, files: list[str] | None, picked: list[str] | None,
@@ -45,13 +46,20 @@ def run_batch(studio: Studio, audio: str | None, files: list[str] | None, picked
     yield from follow(ticket, lambda t: batch_outputs(studio.view(t)))
 
 
-def show_latest(studio: Studio):
-    """After a reload (or in a second browser): the running batch, live, or the one that finished last."""
+def latest_batch_id(studio: Studio) -> str | None:
+    """On page load (a reload, a second browser): the batch this page should follow, if any."""
     ticket = studio.latest_batch()
+    return ticket.id if ticket else None
+
+
+def show_followed(studio: Studio, ticket_id: str | None):
+    """Timer tick: the followed batch as it stands; nothing changes once the page follows none (the
+    page's own Start button takes over the view) or once it has finished and been shown."""
+    ticket = studio.ticket(ticket_id) if ticket_id else None
     if ticket is None:
-        yield empty_batch_outputs(IDLE_TEXT)
-        return
-    yield from follow(ticket, lambda t: batch_outputs(studio.view(t)))
+        return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+    # the tick only ever stops following (never restarts it), so it cannot undo a Start click
+    return *batch_outputs(studio.view(ticket)), (None if ticket.is_finished else gr.skip())
 
 
 def library_choices(studio: Studio) -> list[tuple[str, str]]:
@@ -60,7 +68,7 @@ def library_choices(studio: Studio) -> list[tuple[str, str]]:
 
 def build(studio: Studio):
     """The tab's components and events; returns the library picker (the Templates tab refreshes it),
-    the start button, and what to run on page load with its outputs."""
+    what to run on page load, and the state it sets (the batch the page follows)."""
     engine_default = studio.settings.engine
     with gr.Row():
         with gr.Column():
@@ -85,4 +93,8 @@ def build(studio: Studio):
     # no Gradio-level queue here: the studio's runner orders all jobs and says where each one waits
     start.click(partial(run_batch, studio), [audio, files, lib, engine], outputs, api_name="batch",
                 concurrency_limit=None)
-    return lib, start, partial(show_latest, studio), outputs
+    # after a reload the page follows the running (or last) batch until its own Start button is used
+    followed = gr.State(None)
+    gr.Timer(FOLLOW_S).tick(partial(show_followed, studio), followed, [*outputs, followed], api_name=False)
+    start.click(lambda: None, None, followed, api_name=False)
+    return lib, partial(latest_batch_id, studio), followed
