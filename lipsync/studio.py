@@ -93,7 +93,8 @@ class Studio:
         """Remove what a killed process left half-written: partial videos, temp files, work folders."""
         removed = 0
         patterns = [(self.settings.outputs_dir, f"*/.*{PARTIAL_SUFFIX}"), (self.settings.outputs_dir, "*/.*.tmp"),
-                    (self.settings.data_dir, "library/.*.tmp"), (self.settings.cache_dir, "faces/.*.tmp")]
+                    (self.settings.data_dir, "library/.*.tmp"), (self.settings.cache_dir, "faces/.*.tmp"),
+                    (self.settings.cache_dir, "phones/.*.tmp")]
         for root, pattern in patterns:
             for path in root.glob(pattern):
                 path.unlink(missing_ok=True)

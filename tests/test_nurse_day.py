@@ -104,9 +104,14 @@ def test_second_browser_batch_waits_with_the_one_message(app, page, speech):
 def test_starting_empty_and_wav2lip_without_weights_say_what_to_do(app, page):
     url, _ = app
     page.goto(url)
-    page.get_by_role("button", name="Start batch").click()
+    start = page.get_by_role("button", name="Start batch")
+    start.wait_for()
+    box = start.bounding_box()
+    assert box["y"] + box["height"] <= 768, box  # visible without scrolling on a 1366x768 screen
+    start.click()
     page.locator("#batch-summary").get_by_text("Please add an audio recording first.").wait_for(timeout=20_000)
     assert page.locator(".error").count() == 0  # no red error badges on the output panels
+    page.get_by_text("Engine (built-in unless you change it)").click()
     radio = page.get_by_text("not installed").first
     radio.wait_for()
     radio.click()

@@ -12,7 +12,8 @@ from . import batch, history, logs, single, templates
 def build_ui(studio: Studio) -> gr.Blocks:
     """All tabs; every generating event shares one queue slot (concurrency_id)."""
     with gr.Blocks(title="Lip-sync studio", analytics_enabled=False) as demo:
-        gr.Markdown("# Lip-sync studio\nOne audio recording + template videos of a person → videos where the "
+        # one short line: on a 1366x768 screen the Start button must stay in view
+        gr.Markdown("**Lip-sync studio** — one audio recording + template videos of a person → videos where the "
                     "mouth follows the new audio. Everything stays on this computer.")
         with gr.Tab("Batch", id="batch"):
             library_picker, latest_batch, followed = batch.build(studio)

@@ -77,9 +77,10 @@ def build(studio: Studio):
                             file_types=TEMPLATE_TYPES, elem_id="batch-templates")
             lib = gr.Dropdown(choices=library_choices(studio), multiselect=True,
                               label="…or templates from the library", value=[])
-            engine = gr.Radio(engine_choices(studio.settings), value=engine_default, label="3. Engine")
-            note = gr.Markdown(engine_note(studio.settings, engine_default))
-            start = gr.Button("Start batch", variant="primary")
+            start = gr.Button("Start batch", variant="primary")  # above the fold on a 1366x768 screen
+            with gr.Accordion("Engine (built-in unless you change it)", open=False):
+                engine = gr.Radio(engine_choices(studio.settings), value=engine_default, label="Engine")
+                note = gr.Markdown(engine_note(studio.settings, engine_default))
             gr.Examples([[str(EXAMPLES / "demo_speech.wav"), [str(EXAMPLES / "demo_face.png")]]],
                         inputs=[audio, files], label="Demo")
         with gr.Column():
