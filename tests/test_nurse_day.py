@@ -178,3 +178,17 @@ def test_add_to_library_refuses_a_picture_without_a_face(app, page, blank_pictur
     page.get_by_role("button", name="Add to library").click()
     report.get_by_text("Added to the library as demo_face.png").wait_for(timeout=60_000)
     expect(page.locator("#library-table")).to_contain_text("demo_face.png", timeout=10_000)
+
+
+def test_logs_tab_shows_the_newest_lines_first_in_plain_words(app, page):
+    import re
+
+    url, _ = app
+    page.goto(url)
+    page.get_by_role("tab", name="Logs").click()
+    box = page.get_by_label("Application log (live, newest first)")
+    expect(box).not_to_have_value("", timeout=10_000)
+    lines = box.input_value().splitlines()
+    assert "lipsync.batch:" not in box.input_value() and re.match(r"\d\d:\d\d:\d\d  ", lines[0])
+    stamps = [line[:8] for line in lines if re.match(r"\d\d:\d\d:\d\d  ", line)]
+    assert stamps == sorted(stamps, reverse=True)

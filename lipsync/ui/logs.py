@@ -1,6 +1,7 @@
 """Logs tab: a live tail of the application log."""
 from __future__ import annotations
 
+import re
 from functools import partial
 from pathlib import Path
 
@@ -14,6 +15,20 @@ TAIL_LINES = 200
 REFRESH_S = 2.0
 
 
+# "2026-11-24 14:45:01,594 INFO    lipsync.batch: message" -> "14:45:01  message" (warnings marked)
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d (\d\d:\d\d:\d\d),\d+ (\w+)\s+[\w.]+: (.*)$")
+SHOWN_LEVELS = {"WARNING": "Problem: ", "ERROR": "Error: ", "CRITICAL": "Error: "}
+
+
+def plain(line: str) -> str:
+    """A log line as a person reads it: the time and the message (the full line stays in the file)."""
+    m = LOG_LINE.match(line)
+    if not m:
+        return line  # e.g. a traceback line under an error
+    time, level, message = m.groups()
+    return f"{time}  {SHOWN_LEVELS.get(level, '')}{message}"
+
+
 def tail_log(path: Path) -> str:
     if not path.is_file():
         return ""
@@ -21,7 +36,7 @@ def tail_log(path: Path) -> str:
         f.seek(0, 2)
         f.seek(max(0, f.tell() - TAIL_BYTES))
         lines = f.read().decode("utf-8", "replace").splitlines()[-TAIL_LINES:]
-    return "\n".join(reversed(lines))  # newest first: what just happened is what a person looks for
+    return "\n".join(plain(x) for x in reversed(lines))  # newest first: what just happened matters most
 
 
 def build(studio: Studio) -> None:
