@@ -39,6 +39,12 @@ def page(app):
         browser.close()
 
 
+def open_tab(page, url: str, tab: str) -> None:
+    """A fresh page on one tab."""
+    page.goto(url)
+    page.get_by_role("tab", name=tab).click()
+
+
 def _post_batch(url: str, audio, templates) -> dict:
     files = [("audio", open(audio, "rb"))] + [("videos", open(t, "rb")) for t in templates]
     r = requests.post(url + "api/v1/generate/batch", files=files)
@@ -123,8 +129,7 @@ def test_delete_asks_first_and_the_zip_follows(app, page, speech):
     job = _post_batch(url, speech, [EXAMPLES / "demo_face.png"] * 2)
     done = wait_status(job["status_url"], lambda s: s["state"] == "done")
     gone = done["items"][0]["output"]
-    page.goto(url)
-    page.get_by_role("tab", name="History").click()
+    open_tab(page, url, "History")
     table = page.locator("#history-table")
     expect(table).to_contain_text(gone, timeout=20_000)
     table.get_by_text(gone).locator("visible=true").first.click()
@@ -133,9 +138,7 @@ def test_delete_asks_first_and_the_zip_follows(app, page, speech):
     page.get_by_text("This cannot be undone").wait_for(timeout=10_000)
     assert (tmp / "outputs" / done["batch"] / gone).is_file()  # nothing deleted before the answer
     page.get_by_role("button", name="Yes, delete").click()
-    deadline = time.time() + 20
-    while (tmp / "outputs" / done["batch"] / gone).exists() and time.time() < deadline:
-        time.sleep(0.2)
+    page.get_by_text("Deleted.").first.wait_for(timeout=20_000)  # said once the video and ZIP are done
     assert not (tmp / "outputs" / done["batch"] / gone).exists()
     zip_file = tmp / "downloaded.zip"
     zip_file.write_bytes(requests.get(done["zip_url"]).content)  # what a download gives now
@@ -146,8 +149,7 @@ def test_delete_asks_first_and_the_zip_follows(app, page, speech):
 
 def test_history_dates_in_the_local_style_work_and_bad_ones_are_said(app, page):
     url, _ = app
-    page.goto(url)
-    page.get_by_role("tab", name="History").click()
+    open_tab(page, url, "History")
     table = page.locator("#history-table")
     expect(table).to_contain_text("demo_face.png", timeout=20_000)
     since = page.get_by_label("From (YYYY-MM-DD)")
@@ -162,8 +164,7 @@ def test_history_dates_in_the_local_style_work_and_bad_ones_are_said(app, page):
 
 def test_add_to_library_refuses_a_picture_without_a_face(app, page, blank_picture):
     url, _ = app
-    page.goto(url)
-    page.get_by_role("tab", name="Templates").click()
+    open_tab(page, url, "Templates")
     page.locator("#template-file input[type=file]").set_input_files(str(blank_picture))
     page.wait_for_timeout(1000)
     page.get_by_role("button", name="Add to library").click()
@@ -171,8 +172,7 @@ def test_add_to_library_refuses_a_picture_without_a_face(app, page, blank_pictur
     report.get_by_text("NOT ADDED").wait_for(timeout=60_000)
     assert "no face" in report.inner_text().lower()
     expect(page.locator("#library-table")).not_to_contain_text("wall.png")
-    page.goto(url)
-    page.get_by_role("tab", name="Templates").click()
+    open_tab(page, url, "Templates")
     page.locator("#template-file input[type=file]").set_input_files(str(EXAMPLES / "demo_face.png"))
     page.wait_for_timeout(1000)
     page.get_by_role("button", name="Add to library").click()
@@ -184,8 +184,7 @@ def test_logs_tab_shows_the_newest_lines_first_in_plain_words(app, page):
     import re
 
     url, _ = app
-    page.goto(url)
-    page.get_by_role("tab", name="Logs").click()
+    open_tab(page, url, "Logs")
     box = page.get_by_label("Application log (live, newest first)")
     expect(box).not_to_have_value("", timeout=10_000)
     lines = box.input_value().splitlines()

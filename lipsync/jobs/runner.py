@@ -11,6 +11,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..errors import LipsyncError
+
 log = logging.getLogger("lipsync.jobs")
 
 
@@ -92,6 +94,9 @@ class JobRunner:
             try:
                 ticket.result = fn(ticket)
                 ticket.state = "done"
+            except LipsyncError as e:  # a refusal the person is told about (bad input), not a crash
+                log.warning("job %s refused: %s", ticket.id, e)
+                ticket.state, ticket.error = "failed", str(e)
             except Exception as e:  # the worker must survive anything a job does
                 log.exception("job %s failed", ticket.id)
                 ticket.state, ticket.error = "failed", f"{type(e).__name__}: {e}"

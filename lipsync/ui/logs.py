@@ -36,7 +36,14 @@ def tail_log(path: Path) -> str:
         f.seek(0, 2)
         f.seek(max(0, f.tell() - TAIL_BYTES))
         lines = f.read().decode("utf-8", "replace").splitlines()[-TAIL_LINES:]
-    return "\n".join(plain(x) for x in reversed(lines))  # newest first: what just happened matters most
+    records: list[list[str]] = []
+    for line in lines:  # a record is its first line plus any traceback lines under it
+        if LOG_LINE.match(line) or not records:
+            records.append([plain(line)])
+        else:
+            records[-1].append(line)
+    # newest record first (what just happened matters most); each record reads top to bottom
+    return "\n".join(line for record in reversed(records) for line in record)
 
 
 def build(studio: Studio) -> None:
