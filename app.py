@@ -32,6 +32,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--data", default=env("LIPSYNC_DATA", "data"), help="folder for history, caches, logs")
     p.add_argument("--engine", default=env("LIPSYNC_ENGINE", "builtin"), help="default engine")
     p.add_argument("--device", default=env("LIPSYNC_DEVICE", "auto"), help="auto, cpu, cuda, cuda:1")
+    p.add_argument("--lang", default=env("LIPSYNC_LANG", "auto"), choices=["auto", "zh", "en"],
+                   help="language of the web pages: zh, en, or auto (each browser's language; default)")
     p.add_argument("--max-upload-mb", type=int, default=int(env("LIPSYNC_MAX_UPLOAD_MB", "2048")),
                    help="largest accepted upload in MB (web page and HTTP API)")
     return p.parse_args(argv)
@@ -43,12 +45,13 @@ def build_app(args: argparse.Namespace):
     from fastapi import FastAPI
 
     from lipsync.api import build_router
+    from lipsync.i18n import languages, t
     from lipsync.limits import LoginLimit, UploadLimit
     from lipsync.studio import Studio
     from lipsync.ui import build_ui
 
     settings = Settings(outputs_dir=Path(args.outputs), data_dir=Path(args.data), engine=args.engine,
-                        device=args.device, max_upload_mb=args.max_upload_mb)
+                        device=args.device, max_upload_mb=args.max_upload_mb, lang=args.lang)
     setup_logging(settings.data_dir / "logs")
     studio = Studio(settings)
     studio.recover()  # jobs a crash cut off become resumable; half-written files go
@@ -61,7 +64,9 @@ def build_app(args: argparse.Namespace):
     theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
                               font_mono=["ui-monospace", "monospace"])
     settings.outputs_dir.mkdir(parents=True, exist_ok=True)
-    app = gr.mount_gradio_app(app, build_ui(studio), path="", auth=creds, theme=theme,
+    # the login page is Gradio's: its message is the one text on it we control, in both languages
+    login = " / ".join(t(lang, "page.login") for lang in reversed(languages()))
+    app = gr.mount_gradio_app(app, build_ui(studio), path="", auth=creds, auth_message=login, theme=theme,
                               allowed_paths=[str(settings.outputs_dir.resolve())], footer_links=["api"],
                               ssr_mode=False, mcp_server=False, max_file_size=f"{settings.max_upload_mb}mb")
     app.add_middleware(UploadLimit, max_bytes=settings.max_upload_mb * 2**20, prefix="/api/v1/")

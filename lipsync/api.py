@@ -12,7 +12,9 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from .errors import LipsyncError
+from .i18n import msg
 from .jobs import Ticket
+from .jobs.store import error_msg
 from .studio import Studio
 from .views import BatchView, ItemView
 
@@ -27,23 +29,30 @@ def ticket_json(view: BatchView, base: str) -> dict:
            "status_url": f"{base}api/v1/jobs/{view.job_id}", "message": view.headline().replace("**", "")}
     if view.state != "queued":
         out["progress"] = {"item": view.item, "items": view.n_items, "stage": view.stage,
-                           "overall": view.overall, "message": view.message}
+                           "overall": view.overall, "message": str(view.message)}
     out["items"] = [_item_json(i, base) for i in view.items]
     if view.batch:
         out["batch"] = view.batch
     if view.zip_path:
         out["zip_url"] = f"{base}api/v1/batches/{view.batch}/zip"
     if view.error:
-        out["error"] = view.error
+        out["error"], out["code"] = str(view.error), view.error.key
     return out
 
 
 def _item_json(item: ItemView, base: str) -> dict:
     data = {"job_id": item.job_id, "audio": item.audio, "template": item.template, "status": item.status,
-            "output": item.output.name if item.output else None, "error": item.error}
+            "output": item.output.name if item.output else None,
+            "error": str(item.error) if item.error else None, "error_code": item.error.key if item.error else None}
     if item.output:
         data["download_url"] = _download_url(base, item.output)
     return data
+
+
+def refused(status: int, error: LipsyncError) -> JSONResponse:
+    """An answer saying why a request was refused: English text (scripts must not depend on the
+    server's language) and the stable code."""
+    return JSONResponse({"error": str(error), "code": error.code}, status_code=status)
 
 
 def basic_auth_dependency(credentials: list[tuple[str, str]] | None) -> Callable:
@@ -58,7 +67,7 @@ def basic_auth_dependency(credentials: list[tuple[str, str]] | None) -> Callable
                 if secrets.compare_digest(creds.username.encode(), user.encode()) and \
                         secrets.compare_digest(creds.password.encode(), pw.encode()):
                     return
-        raise HTTPException(401, "Login required", headers={"WWW-Authenticate": "Basic"})
+        raise HTTPException(401, str(msg("err.login_required")), headers={"WWW-Authenticate": "Basic"})
 
     return check
 
@@ -83,11 +92,9 @@ def _generate_routes(router: APIRouter, studio: Studio) -> None:
             Path(tmp.name).unlink(missing_ok=True)
 
     async def submit(audio: UploadFile, videos: list[UploadFile], engine: str | None) -> Ticket:
+        """Queue the job; raises LipsyncError (answered with 400) when the engine cannot run."""
         studio.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            options = studio.options(engine)
-        except LipsyncError as e:
-            raise HTTPException(400, str(e)) from e
+        options = studio.options(engine)
         a = await save(audio)
         vs = [await save(v) for v in videos]
         names = {str(a): audio.filename or a.name, **{str(p): v.filename or p.name for p, v in zip(vs, videos)}}
@@ -97,11 +104,15 @@ def _generate_routes(router: APIRouter, studio: Studio) -> None:
     async def generate_single(request: Request, audio: UploadFile = File(...), video: UploadFile = File(...),
                               engine: str | None = Form(None)):
         """Lip-sync one template to one audio; waits for the result (queued behind other jobs)."""
-        ticket = await submit(audio, [video], engine)
+        try:
+            ticket = await submit(audio, [video], engine)
+        except LipsyncError as e:
+            return refused(400, e)
         await asyncio.to_thread(ticket.wait)
         base = str(request.base_url)
         if ticket.state != "done":
-            return JSONResponse({"status": "failed", "error": ticket.error}, status_code=500)
+            return JSONResponse({"status": "failed", "error": str(ticket.error), "code": ticket.error.key},
+                                status_code=500)
         batch = ticket.result
         item = batch.items[0]
         body = item.to_json(batch.folder)
@@ -114,7 +125,10 @@ def _generate_routes(router: APIRouter, studio: Studio) -> None:
     async def generate_batch(request: Request, audio: UploadFile = File(...),
                              videos: list[UploadFile] = File(...), engine: str | None = Form(None)):
         """Queue one audio x many templates; poll ``status_url``."""
-        ticket = await submit(audio, videos, engine)
+        try:
+            ticket = await submit(audio, videos, engine)
+        except LipsyncError as e:
+            return refused(400, e)
         return ticket_json(studio.view(ticket), str(request.base_url))
 
 
@@ -127,7 +141,7 @@ def _job_routes(router: APIRouter, studio: Studio) -> None:
         try:
             ticket = studio.resume(batch)
         except LipsyncError as e:
-            raise HTTPException(404, f"No batch '{batch}'.") from e
+            return refused(404, e)
         return ticket_json(studio.view(ticket), str(request.base_url))
 
     @router.get("/batches/resumable")
@@ -139,25 +153,29 @@ def _job_routes(router: APIRouter, studio: Studio) -> None:
     async def job_status(request: Request, job_id: str):
         ticket = studio.ticket(job_id)
         if ticket is None or ticket.kind == "check":
-            raise HTTPException(404, f"No job '{job_id}'.")
+            raise HTTPException(404, str(msg("err.no_such_job", job=job_id)))
         return ticket_json(studio.view(ticket), str(request.base_url))
 
     @router.get("/files/{batch}/{name}")
     async def download(batch: str, name: str):
         path = studio.resolve_output(batch, name)
         if path is None:
-            raise HTTPException(404, "No such result.")
+            raise HTTPException(404, str(msg("err.no_such_result")))
         return FileResponse(path, filename=path.name)
 
     @router.get("/batches/{batch}/zip")
     async def download_zip(batch: str):
         zip_path = studio.resolve_zip(batch)
         if zip_path is None:
-            raise HTTPException(404, "No ZIP for this batch.")
+            raise HTTPException(404, str(msg("err.no_zip")))
         return FileResponse(zip_path, filename=zip_path.name)
 
     @router.get("/history")
     async def history(status: str | None = None, limit: int = 50, offset: int = 0):
         df = studio.history(status=status, limit=min(limit, 500), offset=offset)
-        return JSONResponse(df.astype(object).where(df.notna(), None).to_dict(orient="records"))
+        rows = df.astype(object).where(df.notna(), None).to_dict(orient="records")
+        for row in rows:  # the stored message becomes its stable code
+            error = error_msg(row)
+            row["error_code"] = error.key if error and row.get("error_code") else None
+        return JSONResponse(rows)
 

@@ -40,14 +40,13 @@ def load_audio(path: str | Path, max_seconds: float = 3600.0) -> AudioTrack:
     """
     info = probe(path)
     if not info.has_audio:
-        what = "a video without sound" if info.has_video else "not an audio file"
-        raise MediaError(f"'{info.path.name}': no audio track found ({what}).")
+        raise MediaError("err.video_without_sound" if info.has_video else "err.not_audio", file=info.path.name)
     if info.duration is not None and info.duration > max_seconds:
-        raise MediaError(f"'{info.path.name}': the audio is {info.duration / 60:.0f} min long; "
-                         f"the limit is {max_seconds / 60:.0f} min.")
+        raise MediaError("err.audio_too_long", file=info.path.name, minutes=info.duration / 60,
+                         limit=max_seconds / 60)
     samples = decode_audio_16k(info)
     if samples.size / AUDIO_RATE > max_seconds:
-        raise MediaError(f"'{info.path.name}': the audio is longer than the limit of {max_seconds / 60:.0f} min.")
+        raise MediaError("err.audio_over_limit", file=info.path.name, limit=max_seconds / 60)
     return AudioTrack(path=info.path, info=info, samples=samples)
 
 
@@ -70,7 +69,7 @@ class AudioCache:
             st = p.stat()
             key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
         except OSError:
-            raise MediaError(f"'{p.name}': the audio file is no longer available.") from None
+            raise MediaError("err.audio_gone", file=p.name) from None
         with self._lock:
             if key != self._key:
                 try:

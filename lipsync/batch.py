@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 from .config import JobOptions
 from .errors import LipsyncError
 from .files import atomic_path
+from .i18n import Msg, msg
 from .jobs.store import JobStore
 from .naming import output_name
 from .pipeline import JobResult, JobSpec, Progress, run_job
@@ -32,7 +33,7 @@ class ItemResult:
     template: str
     status: str = "waiting"          #: waiting, running, done, failed
     output: Path | None = None
-    error: str | None = None
+    error: Msg | None = None         #: why it failed (``str()`` is the English text)
     seconds: float = 0.0
     result: JobResult | None = None
     job_id: str | None = None
@@ -43,12 +44,14 @@ class ItemResult:
     def to_json(self, folder: Path | None = None) -> dict:
         out = {"job_id": self.job_id, "audio": self.audio, "template": self.template, "status": self.status,
                "output": (self.output.name if folder and self.output else str(self.output or "")) or None,
-               "error": self.error, "seconds": round(self.seconds, 2)}
+               "error": str(self.error) if self.error else None,
+               "error_code": self.error.key if self.error else None, "seconds": round(self.seconds, 2)}
         if self.result:
             r = asdict(self.result)
             r.pop("output")
             out.update({k: r[k] for k in ("duration", "fps", "width", "height", "frames",
-                                         "frames_without_face", "engine", "mode", "warnings", "timings")})
+                                         "frames_without_face", "engine", "mode", "timings")})
+            out["warnings"] = [str(w) for w in self.result.warnings]
         return out
 
 
@@ -123,7 +126,7 @@ def plan_batch(folder: Path, audios: Sequence[str | Path], templates: Sequence[s
     return batch
 
 
-def failed_batch(batch: BatchResult, error: str) -> BatchResult:
+def failed_batch(batch: BatchResult, error: Msg) -> BatchResult:
     """The plan with every item failed for one reason (e.g. the output folder cannot be made)."""
     return replace(batch, items=[replace(i, status="failed", error=error) for i in batch.items])
 
@@ -156,25 +159,25 @@ class BatchRun:
         report = _reporter(progress, n, batch)
         item.status, item.error = "running", None
         self._record(item, status="running", started=time.time())
-        report(Progress("checking", 0.0, f"Starting {item.template}"))
+        report(Progress("checking", 0.0, msg("progress.starting", file=item.template)))
         t0 = time.perf_counter()
         try:
             spec = JobSpec(item.audio_path, item.template_path, item.planned, batch.options)
             item.result = run_job(spec, self.runtime, report)
             item.output, item.status = item.result.output, "done"
         except LipsyncError as e:
-            item.status, item.error = "failed", str(e)
+            item.status, item.error = "failed", e.msg
             log.warning("item %s + %s failed: %s", item.template, item.audio, e)
         except Exception as e:  # never let one item stop the batch; the log keeps the traceback
             item.status = "failed"
-            item.error = f"Unexpected error while making '{item.planned.name}': {type(e).__name__}: {e}"
+            item.error = msg("err.unexpected", file=item.planned.name, detail=f"{type(e).__name__}: {e}")
             log.exception("item %s + %s crashed", item.template, item.audio)
         item.seconds = time.perf_counter() - t0
         self._record(item, status=item.status, seconds=round(item.seconds, 2), error=item.error,
                      finished=time.time())
         write_manifest(batch)
         report(Progress("done" if item.status == "done" else "failed", 1.0,
-                        item.error or f"Finished {item.planned.name}"))
+                        item.error or msg("progress.finished", file=item.planned.name)))
 
     def _record(self, item: ItemResult, **fields) -> None:
         if self.store and item.job_id:

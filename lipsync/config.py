@@ -31,6 +31,8 @@ class Settings:
     max_video_side: int = field(default_factory=lambda: int(env("LIPSYNC_MAX_VIDEO_SIDE", "4096")))
     #: largest upload accepted by the web app and the HTTP API, in megabytes
     max_upload_mb: int = field(default_factory=lambda: int(env("LIPSYNC_MAX_UPLOAD_MB", "2048")))
+    #: language of the web pages: "zh", "en", or "auto" (each browser's own language)
+    lang: str = field(default_factory=lambda: env("LIPSYNC_LANG", "auto"))
 
     @property
     def cache_dir(self) -> Path:

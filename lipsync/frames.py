@@ -58,8 +58,8 @@ def iter_template_frames(info: MediaInfo, fps: Fraction, frame_index: np.ndarray
                 while decoded <= i:
                     last = next(decoder, None)
                     if last is None:
-                        raise MediaError(f"'{info.path.name}': the video ended early "
-                                         f"(frame {decoded} of {n_needed} could not be decoded).")
+                        raise MediaError("err.video_ended_early", file=info.path.name, frame=decoded,
+                                         frames=n_needed)
                     frame_bytes = last.nbytes
                     spool.seek(decoded * frame_bytes)
                     spool.write(memoryview(last).cast("B"))

@@ -3,6 +3,13 @@ from __future__ import annotations
 
 import json
 
+from .i18n import Msg, msg
+
+
+def refusal_body(message: Msg) -> bytes:
+    """A refusal as JSON: the English text and its code (scripts do not depend on the server's language)."""
+    return json.dumps({"status": "failed", "error": str(message), "code": message.key}).encode()
+
 
 class UploadLimit:
     """Requests to ``prefix`` with a body over ``max_bytes`` get 413: at once when Content-Length says
@@ -52,8 +59,7 @@ class UploadLimit:
             await self._refuse(send)
 
     async def _refuse(self, send):
-        body = json.dumps({"status": "failed", "error": f"The upload is larger than the limit of "
-                                                         f"{self.max_bytes // 2**20} MB."}).encode()
+        body = refusal_body(msg("err.upload_too_large", mb=self.max_bytes // 2**20))
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                                 (b"connection", b"close")]})
@@ -105,8 +111,7 @@ class LoginLimit:
 
     @staticmethod
     async def _refuse(send, wait_s: float):
-        body = json.dumps({"status": "failed", "error": f"Too many failed logins from this computer. "
-                                                         f"Try again in {int(wait_s // 60) + 1} minutes."}).encode()
+        body = refusal_body(msg("err.too_many_logins", minutes=int(wait_s // 60) + 1))
         await send({"type": "http.response.start", "status": 429,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                                 (b"retry-after", str(int(wait_s) + 1).encode())]})

@@ -18,6 +18,7 @@ from .engines.base import Engine, FrameIn, Patch, RenderJob
 from .errors import MediaError
 from .face import FaceCache, FaceTrack, content_hash
 from .frames import iter_template_frames, output_frame_count, pingpong_index
+from .i18n import Msg, msg
 from .media import MediaInfo, VideoWriter, probe
 from .runtime import Runtime
 
@@ -27,11 +28,11 @@ log = logging.getLogger("lipsync.pipeline")
 @dataclass(frozen=True)
 class Progress:
     """A progress report: stage ("checking", "analysing", "lip-syncing", "encoding", "done"),
-    fraction of the current item (0..1) and a human-readable message."""
+    fraction of the current item (0..1) and a message for people (put into words in their language)."""
 
     stage: str
     fraction: float
-    message: str = ""
+    message: Msg = Msg("common.empty")
 
 
 ProgressFn = Callable[[Progress], None]
@@ -55,17 +56,17 @@ class JobResult:
     engine: str
     mode: str = ""
     timings: dict = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Msg] = field(default_factory=list)
 
 
 def probe_template(path: Path, max_side: int | None = None) -> MediaInfo:
     """Probe a template and check it has a picture (of at most ``max_side`` pixels for videos)."""
     info = probe(path)
     if not info.has_video:
-        raise MediaError(f"'{info.path.name}': contains no picture (a template must be a video or a photo).")
+        raise MediaError("err.no_picture", file=info.path.name)
     if max_side and not info.is_image and max(info.width, info.height) > max_side:
-        raise MediaError(f"'{info.path.name}': the video is {info.width}x{info.height} pixels; the limit is "
-                         f"{max_side} pixels on the longest side. Export it at 1080p or 4K.")
+        raise MediaError("err.video_too_large", file=info.path.name, size=f"{info.width}x{info.height}",
+                         limit=max_side)
     return info
 
 
@@ -82,7 +83,7 @@ def analyse(info: MediaInfo, options: JobOptions, cache: FaceCache, digest: str 
     fps = template_fps(info, options)
     est = max(1, int((info.duration or 1) * float(fps)))
     return cache.get(info, fps, digest, progress=lambda i: progress(
-        Progress("analysing", min(i / est, 1.0), f"Analysing faces: frame {i}")))
+        Progress("analysing", min(i / est, 1.0), msg("progress.analysing", frame=i))))
 
 
 def render_frames(engine: Engine, state, job: RenderJob, spool: Path,
@@ -103,7 +104,7 @@ def render_frames(engine: Engine, state, job: RenderJob, spool: Path,
                 yield f, blend(f.image, p.image, p.roi, roi_mask), p
         if batch:
             progress(Progress("lip-syncing", (batch[-1].out_index + 1) / job.n_frames,
-                              f"Lip-syncing frame {batch[-1].out_index + 1} / {job.n_frames}"))
+                              msg("progress.lipsyncing", frame=batch[-1].out_index + 1, frames=job.n_frames)))
         batch.clear()
 
     for out_i, (src_i, image) in enumerate(frames):
@@ -130,10 +131,10 @@ def run_job(spec: JobSpec, runtime: Runtime, progress: ProgressFn = _no_progress
     complete): decode -> face analysis (cached) -> engine -> blend -> encode/mux."""
     t0 = time.perf_counter()
     settings, options, output = runtime.settings, spec.options, spec.output
-    progress(Progress("checking", 0.0, f"Checking {spec.template.name}"))
+    progress(Progress("checking", 0.0, msg("progress.checking", file=spec.template.name)))
     audio = runtime.audio_cache.get(spec.audio)
     if not spec.template.is_file():
-        raise MediaError(f"'{spec.template.name}': the template file is no longer available.")
+        raise MediaError("err.template_gone", file=spec.template.name)
     engine = runtime.engines.get(options.engine or settings.engine)
     info = probe_template(spec.template, settings.max_video_side)
     digest = content_hash(info.path)
@@ -155,16 +156,16 @@ def run_job(spec: JobSpec, runtime: Runtime, progress: ProgressFn = _no_progress
             for f, frame, _ in render_frames(engine, state, job, Path(work) / "template.raw", progress):
                 missing += f.landmarks is None
                 writer.write(frame)
-            progress(Progress("encoding", 1.0, "Finishing the video file"))
+            progress(Progress("encoding", 1.0, msg("progress.encoding")))
             final = writer.close()
     t_end = time.perf_counter()
     warnings = []
     if missing:
-        warnings.append(f"No face in {missing} of {n_out} frames; those frames were left unchanged.")
+        warnings.append(msg("warn.frames_without_face", missing=missing, frames=n_out))
     result = JobResult(output=final, duration=audio.duration, fps=float(fps), width=track.width,
                        height=track.height, frames=n_out, frames_without_face=missing,
                        engine=engine.name, mode=getattr(state, "mode", ""),
                        timings={"analysis_s": round(t_analysis - t0, 3), "render_s": round(t_end - t_analysis, 3)},
                        warnings=warnings)
-    progress(Progress("done", 1.0, f"Done: {final.name}"))
+    progress(Progress("done", 1.0, msg("progress.done", file=final.name)))
     return result

@@ -8,6 +8,7 @@ import numpy as np
 from .audio import speech_activity
 from .face import FaceTrack
 from .face import landmarks as L
+from .i18n import DEFAULT, Msg, msg, t
 from .media import MediaInfo, decode_audio_16k
 
 
@@ -53,45 +54,58 @@ class TemplateReport:
     two_faces: float           #: share of frames where more than one face was detected
     has_sound: bool = True     #: the template file has an audio track
     verdict: str = "good"
-    reasons: list[str] = field(default_factory=list)
-    advice: list[str] = field(default_factory=list)
+    reasons: list[Msg] = field(default_factory=list)
+    advice: list[Msg] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Facts, verdict, and reasons / advice as English text (with the reasons' codes, for scripts)."""
+        out = asdict(self)
+        out["reasons"], out["advice"] = [str(m) for m in self.reasons], [str(m) for m in self.advice]
+        out["reason_codes"] = [m.key for m in self.reasons]
+        return out
 
-    def _head_words(self) -> str:
-        turn = "looks straight at the camera" if self.turn < REPORT.turn_usable else \
-            "is somewhat turned" if self.turn <= REPORT.turn_poor else "is turned away from the camera"
+    def _head_words(self, lang: str) -> str:
+        turn = "report.head_frontal" if self.turn < REPORT.turn_usable else \
+            "report.head_somewhat_turned" if self.turn <= REPORT.turn_poor else "report.head_turned_away"
         if self.is_photo:
-            return turn
-        still = "keeps still" if self.head_motion < 0.15 else "moves a little" \
-            if self.head_motion <= REPORT.motion_usable else "moves a lot"
-        return f"{turn} and {still}"
+            return t(lang, turn)
+        still = "report.head_still" if self.head_motion < 0.15 else "report.head_moves_little" \
+            if self.head_motion <= REPORT.motion_usable else "report.head_moves_lot"
+        return t(lang, "report.head_and", turn=msg(turn), still=msg(still))
 
-    def _sound_words(self) -> str:
+    def _sound_words(self, lang: str) -> str:
         if self.is_photo:
-            return "A photo has no sound (that is fine: the new recording gives the video its sound)."
+            return t(lang, "report.sound_photo")
         if not self.has_sound:
-            return "The video has no sound (that is fine: the new recording replaces it)."
-        return f"The person speaks in {self.speech_share:.0%} of the video's own sound (it is replaced by " \
-               f"the new recording)."
+            return t(lang, "report.sound_none")
+        return t(lang, "report.sound_speech", share=self.speech_share)
 
-    def to_markdown(self) -> str:
-        kind = "photo" if self.is_photo else f"{self.fps:g} frames per second, {self.seconds:.1f} seconds"
-        lines = [f"### {self.verdict.upper()}: {self.name}", "",
-                 f"- Picture: {self.width} x {self.height} ({kind})",
-                 f"- Face found in {self.face_share:.0%} of the picture's frames, about {self.face_width_px:.0f} "
-                 f"pixels wide",
-                 f"- The head {self._head_words()}",
-                 f"- The mouth is visible in {self.mouth_visible:.0%} of frames and "
-                 + ("moves (the person talks: the built-in engine reuses these real mouth movements)"
-                    if self.mouth_moves else "hardly moves"),
-                 f"- {self._sound_words()}"]
+    def to_markdown(self, lang: str = DEFAULT) -> str:
+        """The report as a person reads it, in their language."""
+        kind = t(lang, "report.photo") if self.is_photo else \
+            t(lang, "report.video_kind", fps=self.fps, seconds=self.seconds)
+        mouth = "report.mouth_moves" if self.mouth_moves else "report.mouth_still"
+        lines = [f"### {t(lang, VERDICT_KEYS[self.verdict])}: {self.name}", "",
+                 "- " + t(lang, "report.picture", width=self.width, height=self.height, kind=kind),
+                 "- " + t(lang, "report.face", share=self.face_share, px=self.face_width_px),
+                 "- " + t(lang, "report.head", words=self._head_words(lang)),
+                 "- " + t(lang, "report.mouth", share=self.mouth_visible, moves=msg(mouth)),
+                 "- " + self._sound_words(lang)]
         if self.reasons:
-            lines += ["", "**Why:** " + "; ".join(self.reasons)]
+            lines += ["", t(lang, "report.why", reasons=self.reasons)]
         if self.advice:
-            lines += ["", "**To re-record:** " + " ".join(self.advice)]
+            lines += ["", t(lang, "report.rerecord", advice=" ".join(m.text(lang) for m in self.advice))]
         return "\n".join(lines)
+
+
+#: verdict -> its words (literal keys, so the catalogue test sees them)
+VERDICT_KEYS = {"good": "verdict.good", "usable": "verdict.usable", "poor": "verdict.poor"}
+#: what to re-record, for each reason
+ADVICE = {"report.r_face_missing": "advice.whole_face", "report.r_face_missing_some": "advice.whole_face",
+          "report.r_face_small": "advice.closer", "report.r_face_rather_small": "advice.closer",
+          "report.r_turned_away": "advice.look_straight", "report.r_somewhat_turned": "advice.look_straight",
+          "report.r_moves_lot": "advice.still", "report.r_mouth_outside": "advice.room_below_chin",
+          "report.r_two_faces": "advice.one_person"}
 
 
 def evaluate(info: MediaInfo, track: FaceTrack, s: ReportSettings = REPORT) -> TemplateReport:
@@ -118,35 +132,36 @@ def evaluate(info: MediaInfo, track: FaceTrack, s: ReportSettings = REPORT) -> T
                        mouth_visible=mouth_visible, mouth_moves=track.is_talking(),
                        speech_share=speech, two_faces=float((track.n_faces > 1).mean()),
                        has_sound=bool(info.has_audio))
-    poor, usable = [], []
-    if r.face_share < s.face_share_poor:
-        poor.append(f"the face is missing in {1 - r.face_share:.0%} of frames")
-    elif r.face_share < s.face_share_usable:
-        usable.append(f"the face is missing in {1 - r.face_share:.0%} of frames (those stay unchanged)")
-    if face_w < s.face_px_poor:
-        poor.append(f"the face is small ({face_w:.0f} px wide)")
-    elif face_w < s.face_px_usable:
-        usable.append(f"the face is rather small ({face_w:.0f} px wide)")
-    if turn > s.turn_poor:
-        poor.append("the head is turned away from the camera")
-    elif turn > s.turn_usable:
-        usable.append("the head is somewhat turned")
-    if motion > s.motion_usable:
-        usable.append("the head moves a lot")
-    if mouth_visible < 0.9 * r.face_share:
-        usable.append("the mouth is sometimes outside the picture")
-    if r.two_faces > s.two_faces_usable:
-        usable.append("more than one face is visible")
+    poor, usable = _problems(r, s)
     r.reasons = poor + usable
     r.verdict = "poor" if poor else "usable" if usable else "good"
-    advice = {"face is missing": "Keep the whole face in the picture all the time.",
-              "small": "Film closer: the face should fill at least a third of the picture width.",
-              "turned": "Look straight into the camera.",
-              "moves a lot": "Keep the head fairly still.",
-              "outside the picture": "Leave room below the chin.",
-              "more than one face": "Only one person in the picture."}
-    r.advice = [tip for key, tip in advice.items() if any(key in reason for reason in r.reasons)]
+    tips = dict.fromkeys(ADVICE[m.key] for m in r.reasons)  # each tip once, in the reasons' order
+    r.advice = [msg(key) for key in tips]
     if not r.mouth_moves and not r.is_photo:
-        r.advice.append("Tip: a template where the person talks naturally gives the built-in engine real "
-                        "mouth movements to reuse.")
+        r.advice.append(msg("advice.talking_template"))
     return r
+
+
+def _problems(r: TemplateReport, s: ReportSettings) -> tuple[list[Msg], list[Msg]]:
+    """What makes the template poor, and what makes it only usable."""
+    poor, usable = [], []
+    missing = 1 - r.face_share
+    if r.face_share < s.face_share_poor:
+        poor.append(msg("report.r_face_missing", share=missing))
+    elif r.face_share < s.face_share_usable:
+        usable.append(msg("report.r_face_missing_some", share=missing))
+    if r.face_width_px < s.face_px_poor:
+        poor.append(msg("report.r_face_small", px=r.face_width_px))
+    elif r.face_width_px < s.face_px_usable:
+        usable.append(msg("report.r_face_rather_small", px=r.face_width_px))
+    if r.turn > s.turn_poor:
+        poor.append(msg("report.r_turned_away"))
+    elif r.turn > s.turn_usable:
+        usable.append(msg("report.r_somewhat_turned"))
+    if r.head_motion > s.motion_usable:
+        usable.append(msg("report.r_moves_lot"))
+    if r.mouth_visible < 0.9 * r.face_share:
+        usable.append(msg("report.r_mouth_outside"))
+    if r.two_faces > s.two_faces_usable:
+        usable.append(msg("report.r_two_faces"))
+    return poor, usable

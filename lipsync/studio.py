@@ -131,9 +131,9 @@ class Studio:
             target.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             target = Path(folder or self.settings.outputs_dir)
-            reason = f"Cannot create the output folder '{target}': {e.strerror or e}."
+            reason = OutputError("err.output_folder_create", folder=str(target), detail=e.strerror or str(e))
             log.error("batch not started: %s", reason)
-            return failed_batch(plan_batch(target, audios, templates, options, names), str(OutputError(reason)))
+            return failed_batch(plan_batch(target, audios, templates, options, names), reason.msg)
         batch = plan_batch(target, audios, templates, options, names)
         self._batches.record_planned(batch)
         return batch
@@ -177,7 +177,7 @@ class Studio:
         """A recorded batch as it stands (done items kept; the others waiting again, marked queued)."""
         rows = self.store.batch_rows(batch_name)
         if not rows:
-            raise LipsyncError(f"No batch '{batch_name}' in the history.")
+            raise LipsyncError("err.no_such_batch", batch=batch_name)
         stored = json.loads(rows[0]["options"]) if rows[0].get("options") else {"engine": rows[0]["engine"]}
         batch = BatchResult(folder=self.settings.outputs_dir / batch_name, options=JobOptions(**stored))
         batch.folder.mkdir(parents=True, exist_ok=True)
@@ -245,7 +245,7 @@ class Studio:
         name = name or path.name
         report = self.check_template_now(path, name)
         if report.verdict == "poor":
-            raise LipsyncError(f"'{name}' was not added to the library: {'; '.join(report.reasons)}.")
+            raise LipsyncError("err.not_added", file=name, reasons=report.reasons)
         return self._keep_in_library(path, name), report
 
     def add_to_library_queued(self, path: str | Path, name: str | None = None) -> Ticket:
@@ -266,7 +266,7 @@ class Studio:
     def _library_entry(self, entry: Path) -> Path:
         entry = Path(entry)
         if entry.resolve().parent != self.library_dir.resolve() or not entry.is_file():
-            raise LipsyncError(f"'{entry.name}' is not in the template library.")
+            raise LipsyncError("err.not_in_library", file=entry.name)
         return entry
 
     def _keep_in_library(self, path: Path, name: str) -> Path:

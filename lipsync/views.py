@@ -1,17 +1,31 @@
 """What a person (web UI) or a script (HTTP API) sees of a queued or running batch: one view model,
-so both show the same states, the same queue position and the same texts."""
+so both show the same states, the same queue position and the same texts (in the reader's language;
+scripts get English)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
 from .batch import BatchProgress, BatchResult
+from .i18n import DEFAULT, Msg, t
 from .jobs import Ticket
 
+#: the words for job states and item stages (literal keys: the catalogue test finds every one in the code)
+STATUS_KEYS = {"waiting": "status.waiting", "queued": "status.queued", "running": "status.running",
+               "done": "status.done", "failed": "status.failed", "interrupted": "status.interrupted",
+               "checking": "stage.checking", "analysing": "stage.analysing", "lip-syncing": "stage.lipsyncing",
+               "encoding": "stage.encoding"}
 
-def waiting_text(position: int) -> str:
+
+def status_text(status: str, lang: str = DEFAULT) -> str:
+    """A job state or an item's stage in words ('lip-syncing' -> '正在对口型')."""
+    key = STATUS_KEYS.get(status)
+    return t(lang, key) if key else status
+
+
+def waiting_text(position: int, lang: str = DEFAULT) -> str:
     """The one waiting message, wherever a job waits (behind a browser's batch or an HTTP job)."""
-    return f"Waiting in the queue: {position - 1} job(s) before this one…" if position > 1 else "Starting…"
+    return t(lang, "queue.waiting", before=position - 1) if position > 1 else t(lang, "queue.starting")
 
 
 @dataclass(frozen=True)
@@ -22,11 +36,21 @@ class ItemView:
     template: str
     audio: str
     status: str                #: waiting, running, done, failed
-    shown: str                 #: what a person sees: the current stage (e.g. 'lip-syncing') while it runs
-    details: str               #: the error, or the output name and any warnings
+    stage: str                 #: what it is doing now (e.g. 'lip-syncing') while it runs, else the status
     output: Path | None
     job_id: str | None
-    error: str | None
+    error: Msg | None
+    warnings: tuple[Msg, ...] = ()
+
+    def shown(self, lang: str = DEFAULT) -> str:
+        return status_text(self.stage, lang)
+
+    def details(self, lang: str = DEFAULT) -> str:
+        """The error, or the output name and any warnings."""
+        text = self.error.text(lang) if self.error else (self.output.name if self.output else "")
+        if self.warnings:
+            text += " (" + " ".join(w.text(lang) for w in self.warnings) + ")"
+        return text
 
 
 @dataclass(frozen=True)
@@ -41,11 +65,11 @@ class BatchView:
     n_items: int
     stage: str
     overall: float             #: 0..1 over the whole batch
-    message: str
+    message: Msg
     items: tuple[ItemView, ...]
     batch: str | None          #: output folder name
     zip_path: Path | None      #: the ZIP of the finished videos, once there is one
-    error: str | None          #: why the job itself stopped (items carry their own errors)
+    error: Msg | None          #: why the job itself stopped (items carry their own errors)
 
     @property
     def done(self) -> list[ItemView]:
@@ -59,22 +83,23 @@ class BatchView:
     def finished(self) -> bool:
         return self.state in ("done", "failed")
 
-    def headline(self) -> str:
+    def headline(self, lang: str = DEFAULT) -> str:
         """One line: waiting, progress "3 / 10", or the final count."""
         if self.state == "queued":
-            return waiting_text(self.queue_position)
+            return waiting_text(self.queue_position, lang)
         if self.state == "failed":
-            return f"**The batch stopped unexpectedly:** {self.error}"
+            return t(lang, "batch.stopped", error=self.error or "")
         if self.state == "done":
-            tail = f", {len(self.failed)} failed" if self.failed else ""
-            return f"**Finished: {len(self.done)} / {self.n_items} done**{tail}"
-        return f"**{len(self.done) + len(self.failed)} / {self.n_items}** finished — item {self.item}: {self.message}"
+            text = t(lang, "batch.finished", done=len(self.done), items=self.n_items)
+            return text + (t(lang, "batch.failed_tail", failed=len(self.failed)) if self.failed else "")
+        return t(lang, "batch.progress", finished=len(self.done) + len(self.failed), items=self.n_items,
+                 item=self.item, message=self.message)
 
 
-def summary(view: BatchView) -> str:
+def summary(view: BatchView, lang: str = DEFAULT) -> str:
     """The headline, then every failed item with its whole reason (never cut off in a table cell)."""
-    lines = [view.headline()]
-    lines += [f"- **{i.template}** ({i.audio}): {i.error}" for i in view.failed]
+    lines = [view.headline(lang)]
+    lines += [f"- **{i.template}** ({i.audio}): {i.error.text(lang) if i.error else ''}" for i in view.failed]
     return "\n".join(lines)
 
 
@@ -86,17 +111,15 @@ def batch_view(ticket: Ticket, position: int) -> BatchView:
     running = p.item if p and ticket.state == "running" else None
     rows = []
     for n, it in enumerate(items):
-        shown = p.stage if it.status == "running" and n == running and p.stage not in ("done", "failed") \
+        stage = p.stage if it.status == "running" and n == running and p.stage not in ("done", "failed") \
             else it.status
-        detail = it.error or (it.output.name if it.output else "")
-        if it.result and it.result.warnings:
-            detail += " (" + " ".join(it.result.warnings) + ")"
-        rows.append(ItemView(n + 1, it.template, it.audio, it.status, shown, detail, it.output, it.job_id,
-                             it.error))
+        warnings = tuple(it.result.warnings) if it.result else ()
+        rows.append(ItemView(n + 1, it.template, it.audio, it.status, stage, it.output, it.job_id, it.error,
+                             warnings))
     folder = result.folder if result else (items[0].planned.parent if items else None)
     zip_path = result.zip_path if result and result.done and result.zip_path.is_file() else None
     return BatchView(job_id=ticket.id, kind=ticket.kind, state=ticket.state, queue_position=position,
                      item=(p.item + 1) if p else 0, n_items=p.n_items if p else len(items),
                      stage=p.stage if p else "queued", overall=round(p.overall, 3) if p else 0.0,
-                     message=p.message if p else "", items=tuple(rows),
+                     message=p.message if p else Msg("common.empty"), items=tuple(rows),
                      batch=folder.name if folder else None, zip_path=zip_path, error=ticket.error)

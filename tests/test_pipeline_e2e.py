@@ -157,8 +157,8 @@ def test_batch_continues_after_bad_items_and_writes_manifest(service, no_face_vi
                                    progress=lambda p: seen.append((p.item, p.stage)))
     statuses = [i.status for i in batch.items]
     assert statuses == ["failed", "failed", "done"]
-    assert "test_pattern.mp4" in batch.items[0].error and "no face" in batch.items[0].error
-    assert "report.mp4" in batch.items[1].error
+    assert "test_pattern.mp4" in str(batch.items[0].error) and "no face" in str(batch.items[0].error)
+    assert "report.mp4" in str(batch.items[1].error)
     assert batch.folder.parent == service.settings.outputs_dir
     manifest = json.loads(batch.manifest.read_text())
     assert [i["status"] for i in manifest["items"]] == statuses
@@ -173,7 +173,7 @@ def test_bad_audio_fails_every_item_of_it(service, tmp_path):
     bad.write_bytes(b"RIFF0000WAVEfmt garbage")
     batch = service.generate_batch([bad, shared("a5_zh_bus.wav")], [shared("p3_sadtalker_people0.png")])
     assert [i.status for i in batch.items] == ["failed", "done"]
-    assert "speech.wav" in batch.items[0].error
+    assert "speech.wav" in str(batch.items[0].error)
 
 
 def test_cli_demo_and_exit_codes(tmp_path, no_face_video):

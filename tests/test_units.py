@@ -59,7 +59,7 @@ def test_runner_runs_one_at_a_time_in_order_and_survives_errors():
         assert t.wait(10)
     assert order == [0, 1, 2, 3, 4] and max(seen) == 1
     assert [t.state for t in tickets] == ["done", "done", "failed", "done", "done"]
-    assert tickets[2].error == "ValueError: boom" and tickets[3].result == 30
+    assert str(tickets[2].error) == "The job stopped unexpectedly: ValueError: boom" and tickets[3].result == 30
     assert runner.position(tickets[4]) == 0 and runner.get(tickets[1].id) is tickets[1]
 
 

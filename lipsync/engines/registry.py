@@ -12,6 +12,7 @@ from typing import Callable
 
 from ..config import Settings
 from ..errors import EngineError
+from ..i18n import Msg, msg
 from .base import Engine
 
 log = logging.getLogger("lipsync.engines")
@@ -22,13 +23,13 @@ class EngineSpec:
     """How to build an engine, and what to tell users about it."""
 
     name: str
-    label: str
-    description: str
+    label: Msg
+    description: Msg
     factory: Callable[[Settings], Engine]
     #: licence note shown where the engine is chosen
-    licence: str = ""
+    licence: Msg
     #: None when the engine can run here, else why not in plain words (checked before a batch starts)
-    missing: Callable[[Settings], str | None] = lambda _settings: None
+    missing: Callable[[Settings], Msg | None] = lambda _settings: None
 
 
 def _builtin(settings: Settings) -> Engine:
@@ -37,7 +38,7 @@ def _builtin(settings: Settings) -> Engine:
     return BuiltinEngine(settings)
 
 
-def _wav2lip_missing(settings: Settings) -> str | None:
+def _wav2lip_missing(settings: Settings) -> Msg | None:
     from .wav2lip.weights import weights_missing
 
     return weights_missing(settings.checkpoints_dir)
@@ -49,19 +50,12 @@ def _wav2lip(settings: Settings) -> Engine:
     return Wav2LipEngine(settings)
 
 
-WAV2LIP_LICENCE = ("Wav2Lip weights (trained on LRS2) are licensed for research / non-commercial use only. "
-                   "Check the licence before publishing videos made with them.")
-
 #: every engine, in the order users see them; the first is the offline default
 ENGINES: tuple[EngineSpec, ...] = (
-    EngineSpec(name="builtin", label="Built-in (no download)",
-               description="Works offline with no model weights: reuses the template's own mouth movements, "
-                           "or warps the lips of a still photo.",
-               factory=_builtin, licence="Part of this application."),
-    EngineSpec(name="wav2lip", label="Wav2Lip (neural, needs weights)",
-               description="The Wav2Lip neural network. Needs its weights file in checkpoints/ "
-                           "(downloaded once, or copied there).",
-               factory=_wav2lip, licence=WAV2LIP_LICENCE, missing=_wav2lip_missing),
+    EngineSpec(name="builtin", label=msg("engine.builtin_label"), description=msg("engine.builtin_about"),
+               factory=_builtin, licence=msg("engine.builtin_licence")),
+    EngineSpec(name="wav2lip", label=msg("engine.wav2lip_label"), description=msg("engine.wav2lip_about"),
+               factory=_wav2lip, licence=msg("engine.wav2lip_licence"), missing=_wav2lip_missing),
 )
 
 
@@ -75,7 +69,7 @@ def spec_for(name: str) -> EngineSpec:
     for spec in ENGINES:
         if spec.name == name:
             return spec
-    raise EngineError(f"Unknown engine '{name}'. Available: {', '.join(s.name for s in ENGINES)}.")
+    raise EngineError("err.unknown_engine", name=name, names=", ".join(s.name for s in ENGINES))
 
 
 class EngineRegistry:

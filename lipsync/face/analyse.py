@@ -85,8 +85,7 @@ def quick_face_check(info: MediaInfo, samples: int = 6) -> None:
         for frame in iter_video_frames(info, rate, max_frames=samples):
             if fa.analyse(frame)[0] is not None:
                 return
-    raise NoFaceError(f"'{info.path.name}': no face found. Use a video in which one face looks "
-                      f"at the camera.")
+    raise NoFaceError("err.no_face", file=info.path.name)
 
 
 def analyse_frames(frames: Iterable[np.ndarray], key: str, size: tuple[int, int], fps: float,
@@ -105,8 +104,7 @@ def analyse_frames(frames: Iterable[np.ndarray], key: str, size: tuple[int, int]
                 progress(i)
     valid_a = np.array(valid, dtype=bool)
     if not valid_a.any():
-        raise NoFaceError(f"'{name}': no face found in any frame. Use a video in which one face "
-                          f"looks at the camera.")
+        raise NoFaceError("err.no_face_any_frame", file=name)
     landmarks = _smooth(np.stack(lms), valid_a)
     track = FaceTrack(key=key, width=size[0], height=size[1], fps=fps, landmarks=landmarks,
                       valid=valid_a, n_faces=np.array(n_faces, dtype=np.int16),

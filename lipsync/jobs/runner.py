@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..errors import LipsyncError
+from ..i18n import Msg, msg
 
 log = logging.getLogger("lipsync.jobs")
 
@@ -25,7 +26,7 @@ class Ticket:
     state: str = "queued"              #: queued, running, done, failed
     progress: Any = None
     result: Any = None
-    error: str | None = None
+    error: Msg | None = None          #: why it failed (``str()`` is the English text)
     submitted: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None
@@ -96,10 +97,10 @@ class JobRunner:
                 ticket.state = "done"
             except LipsyncError as e:  # a refusal the person is told about (bad input), not a crash
                 log.warning("job %s refused: %s", ticket.id, e)
-                ticket.state, ticket.error = "failed", str(e)
+                ticket.state, ticket.error = "failed", e.msg
             except Exception as e:  # the worker must survive anything a job does
                 log.exception("job %s failed", ticket.id)
-                ticket.state, ticket.error = "failed", f"{type(e).__name__}: {e}"
+                ticket.state, ticket.error = "failed", msg("err.job_crashed", detail=f"{type(e).__name__}: {e}")
             finally:
                 ticket.finished = time.time()
                 ticket._done.set()

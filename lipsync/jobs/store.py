@@ -1,6 +1,7 @@
 """Job history in SQLite (WAL mode: the history view reads while the worker writes)."""
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import uuid
@@ -10,7 +11,11 @@ from pathlib import Path
 
 import pandas as pd
 
-COLUMNS = ["id", "created", "batch", "audio", "template", "engine", "status", "seconds", "output", "error"]
+from ..i18n import Msg, plain
+
+#: error_code: the error as a catalogue message (JSON), so each reader sees it in their own language
+COLUMNS = ["id", "created", "batch", "audio", "template", "engine", "status", "seconds", "output", "error",
+           "error_code"]
 #: where the job's inputs were kept (so it can be run again); not shown in the history table
 INPUT_COLUMNS = ["audio_path", "template_path", "started", "finished", "options"]
 _SCHEMA = """
@@ -25,6 +30,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     seconds REAL,
     output TEXT,
     error TEXT,
+    error_code TEXT,
     audio_path TEXT,
     template_path TEXT,
     started REAL,
@@ -46,8 +52,9 @@ class JobStore:
             c.execute("PRAGMA journal_mode=WAL")
             c.executescript(_SCHEMA)
             have = {r[1] for r in c.execute("PRAGMA table_info(jobs)")}
-            if "options" not in have:  # a history from before options were stored with each job
-                c.execute("ALTER TABLE jobs ADD COLUMN options TEXT")
+            for column in ("options", "error_code"):  # a history from before these were stored
+                if column not in have:
+                    c.execute(f"ALTER TABLE jobs ADD COLUMN {column} TEXT")
 
     @contextmanager
     def _conn(self):
@@ -86,7 +93,13 @@ class JobStore:
         return [r[0] for r in rows]
 
     def update(self, job_id: str, **fields) -> None:
-        """Set some columns of one job (status, seconds, output, error)."""
+        """Set some columns of one job (status, seconds, output, error: a message is stored as its English
+        text and as its code and parameters)."""
+        if isinstance(fields.get("error"), Msg):
+            fields["error_code"] = json.dumps(fields["error"].to_json(), ensure_ascii=False)
+            fields["error"] = str(fields["error"])
+        elif "error" in fields:
+            fields["error_code"] = None
         bad = set(fields) - set(COLUMNS) - set(INPUT_COLUMNS)
         if bad:
             raise ValueError(f"unknown job columns: {bad}")
@@ -135,3 +148,10 @@ class JobStore:
         """At start-up: whatever was queued or running when the process died is interrupted."""
         with self._conn() as c:
             return c.execute("UPDATE jobs SET status = 'interrupted' WHERE status IN ('queued', 'running')").rowcount
+
+
+def error_msg(row: dict) -> Msg | None:
+    """A history row's error as a message (rows from before messages were stored: their text as it is)."""
+    if row.get("error_code"):
+        return Msg.from_json(json.loads(row["error_code"]))
+    return plain(row["error"]) if row.get("error") else None

@@ -29,8 +29,8 @@ def check_frame_size(info: MediaInfo) -> tuple[int, int]:
     """The even output size for a template, or MediaError when it is too small to hold a face."""
     w, h = even_size(info.width, info.height)
     if w < MIN_SIDE or h < MIN_SIDE:
-        raise MediaError(f"'{info.path.name}': the picture is {info.width}x{info.height} pixels, "
-                         f"too small for a face (at least {MIN_SIDE}x{MIN_SIDE} needed).")
+        raise MediaError("err.picture_too_small", file=info.path.name, size=f"{info.width}x{info.height}",
+                         least=f"{MIN_SIDE}x{MIN_SIDE}")
     return w, h
 
 
@@ -38,15 +38,15 @@ def decode_audio_16k(info: MediaInfo) -> np.ndarray:
     """The first audio stream of a file as 16 kHz mono float32 in [-1, 1]."""
     name = info.path.name
     if not info.has_audio:
-        raise MediaError(f"'{name}': contains no audio track.")
+        raise MediaError("err.no_audio_track", file=name)
     proc = ffmpeg.run(["-v", "error", "-i", str(info.path), "-map", "0:a:0", "-vn", "-ac", "1",
                        "-ar", str(AUDIO_RATE), "-f", "f32le", "-"])
     samples = np.frombuffer(proc.stdout, dtype=np.float32)
     if proc.returncode != 0 and samples.size == 0:
         err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise MediaError(f"'{name}': the audio cannot be decoded ({err[-1] if err else 'ffmpeg failed'}).")
+        raise MediaError("err.audio_undecodable", file=name, detail=err[-1] if err else "ffmpeg failed")
     if samples.size < AUDIO_RATE // 100:
-        raise MediaError(f"'{name}': the audio is empty or shorter than 10 ms.")
+        raise MediaError("err.audio_empty", file=name)
     return samples  # read-only view of ffmpeg's output: no second copy of a long recording
 
 
@@ -57,7 +57,7 @@ def read_still(info: MediaInfo) -> np.ndarray:
     if img is None:  # formats OpenCV lacks: let ffmpeg decode the first frame
         img = next(iter_video_frames(info, Fraction(1), max_frames=1), None)
     if img is None:
-        raise MediaError(f"'{info.path.name}': the image cannot be decoded.")
+        raise MediaError("err.image_undecodable", file=info.path.name)
     h, w = img.shape[:2]
     if max(h, w) > MAX_STILL_SIDE:
         scale = MAX_STILL_SIDE / max(h, w)
@@ -65,7 +65,7 @@ def read_still(info: MediaInfo) -> np.ndarray:
         h, w = img.shape[:2]
     ew, eh = even_size(w, h)
     if ew < MIN_SIDE or eh < MIN_SIDE:
-        raise MediaError(f"'{info.path.name}': the picture is {w}x{h} pixels, too small for a face.")
+        raise MediaError("err.picture_too_small", file=info.path.name, size=f"{w}x{h}", least=f"{MIN_SIDE}x{MIN_SIDE}")
     return np.ascontiguousarray(img[:eh, :ew])
 
 
@@ -97,8 +97,7 @@ def iter_video_frames(info: MediaInfo, fps: Fraction, max_frames: int | None = N
         proc.wait()
     if count == 0:
         tail = err.text().splitlines()
-        raise MediaError(f"'{info.path.name}': no video frame could be decoded"
-                         f"{' (' + tail[-1] + ')' if tail else ''}.")
+        raise MediaError("err.no_video_frame", file=info.path.name, detail=tail[-1] if tail else "ffmpeg")
 
 
 def _read_exact(stream, size: int) -> bytearray | None:

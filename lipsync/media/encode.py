@@ -40,7 +40,7 @@ class VideoWriter:
             # fail early and clearly when the folder is not writable
             self.tmp.touch()
         except OSError as e:
-            raise OutputError(f"Cannot write the result to '{self.final.parent}': {e.strerror or e}.") from e
+            raise OutputError("err.output_folder", folder=str(self.final.parent), detail=e.strerror or str(e)) from e
         args = [
             "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{w}x{h}",
             "-r", f"{fps.numerator}/{fps.denominator}", "-i", "-",
@@ -64,11 +64,9 @@ class VideoWriter:
         self.abort()
         text = self._err.text()
         if "No space left" in text:
-            msg = f"Cannot write '{self.final.name}': the disk is full."
-        else:
-            last = text.strip().splitlines()[-1] if text.strip() else str(cause)
-            msg = f"Encoding '{self.final.name}' failed: {last}"
-        raise OutputError(msg) from cause
+            raise OutputError("err.disk_full", file=self.final.name) from cause
+        last = text.strip().splitlines()[-1] if text.strip() else str(cause)
+        raise OutputError("err.encoding_failed", file=self.final.name, detail=last) from cause
 
     def close(self) -> Path:
         """Finish encoding and move the file to its final name. Returns the final path."""
@@ -82,7 +80,7 @@ class VideoWriter:
             os.replace(self.tmp, self.final)
         except OSError as e:
             self.abort()
-            raise OutputError(f"Cannot write '{self.final.name}': {e.strerror or e}.") from e
+            raise OutputError("err.output_file", file=self.final.name, detail=e.strerror or str(e)) from e
         return self.final
 
     def abort(self) -> None:

@@ -77,17 +77,17 @@ def probe(path: str | Path) -> MediaInfo:
     path = Path(path)
     name = path.name
     if not path.is_file():
-        raise MediaError(f"'{name}': file not found.")
+        raise MediaError("err.file_not_found", file=name)
     if path.stat().st_size == 0:
-        raise MediaError(f"'{name}': the file is empty (0 bytes).")
+        raise MediaError("err.file_empty", file=name)
     proc = ffmpeg.run(["-i", str(path)], timeout=60)
     text = proc.stderr.decode("utf-8", "replace")
     fmt = re.search(r"^Input #0, (.+?), from ", text, re.M)
     if not fmt:
         reason = text.strip().splitlines()[-1] if text.strip() else "unknown format"
         if "Invalid data" in reason or "could not find" in reason.lower():
-            reason = "not a readable audio, video or image file"
-        raise MediaError(f"'{name}': {reason}.")
+            raise MediaError("err.not_media", file=name)
+        raise MediaError("err.unreadable", file=name, detail=reason)
     format_name = fmt.group(1)
     dur = re.search(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)", text)
     duration = int(dur.group(1)) * 3600 + int(dur.group(2)) * 60 + float(dur.group(3)) if dur else None

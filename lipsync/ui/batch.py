@@ -9,30 +9,29 @@ import gradio as gr
 from ..studio import Studio
 from .common import (
     EXAMPLES,
-    ITEM_COLUMNS,
     TEMPLATE_TYPES,
     batch_outputs,
+    columns,
     empty_batch_outputs,
+    empty_items,
     engine_choices,
     engine_note,
     follow,
     ready_options,
 )
+from .texts import Texts
 
-IDLE_TEXT = "Add an audio and templates, then press **Start batch**."
 FOLLOW_S = 1.0  # refresh of a batch the page follows after a reload
 
 
 def run_batch(studio: Studio, audio: str | None, files: list[str] | None, picked: list[str] | None,
-              engine: str):
+              engine: str, lang: str):
     """Keep the uploads, queue the batch, and follow it: summary, items, videos, downloads."""
     uploads, picks = [Path(f) for f in (files or [])], [Path(p) for p in (picked or [])]
-    missing = "Please add an audio recording first." if not audio else \
-        "Please add at least one template video or photo (or pick one from the library)." \
-        if not uploads and not picks else None
-    options, problem = ready_options(studio, engine, missing)
+    missing = "batch.need_audio" if not audio else "batch.need_template" if not uploads and not picks else None
+    options, problem = ready_options(studio, engine, missing, lang)
     if problem:
-        yield empty_batch_outputs(f"**{problem}**")
+        yield empty_batch_outputs(f"**{problem}**", lang)
         return
     kept_audio = studio.keep_upload(audio)
     names = {str(kept_audio): Path(audio).name}
@@ -43,7 +42,7 @@ def run_batch(studio: Studio, audio: str | None, files: list[str] | None, picked
     for p in picks:
         names[str(p)], templates = studio.library_label(p), [*templates, p]
     ticket = studio.submit([kept_audio], templates, options, names)
-    yield from follow(ticket, lambda t: batch_outputs(studio.view(t)))
+    yield from follow(ticket, lambda t: batch_outputs(studio.view(t), lang))
 
 
 def latest_batch_id(studio: Studio) -> str | None:
@@ -52,50 +51,57 @@ def latest_batch_id(studio: Studio) -> str | None:
     return ticket.id if ticket else None
 
 
-def show_followed(studio: Studio, ticket_id: str | None):
+def show_followed(studio: Studio, ticket_id: str | None, lang: str):
     """Timer tick: the followed batch as it stands; nothing changes once the page follows none (the
     page's own Start button takes over the view) or once it has finished and been shown."""
     ticket = studio.ticket(ticket_id) if ticket_id else None
     if ticket is None:
         return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
     # the tick only ever stops following (never restarts it), so it cannot undo a Start click
-    return *batch_outputs(studio.view(ticket)), (None if ticket.is_finished else gr.skip())
+    return *batch_outputs(studio.view(ticket), lang), (None if ticket.is_finished else gr.skip())
 
 
 def library_choices(studio: Studio) -> list[tuple[str, str]]:
     return [(studio.library_label(p), str(p)) for p in studio.library()]
 
 
-def build(studio: Studio):
+def build(studio: Studio, tx: Texts, lang: gr.State):
     """The tab's components and events; returns the library picker (the Templates tab refreshes it),
     what to run on page load, and the state it sets (the batch the page follows)."""
     engine_default = studio.settings.engine
     with gr.Row():
         with gr.Column():
-            audio = gr.Audio(type="filepath", label="1. Audio recording", sources=["upload"], elem_id="batch-audio")
-            files = gr.File(file_count="multiple", label="2. Template videos or photos (drag and drop)",
+            audio = tx.make(gr.Audio, {"label": "batch.audio"}, type="filepath", sources=["upload"],
+                            elem_id="batch-audio")
+            files = tx.make(gr.File, {"label": "batch.templates"}, file_count="multiple", height=190,
                             file_types=TEMPLATE_TYPES, elem_id="batch-templates")
-            lib = gr.Dropdown(choices=library_choices(studio), multiselect=True,
-                              label="…or templates from the library", value=[])
-            start = gr.Button("Start batch", variant="primary")  # above the fold on a 1366x768 screen
-            with gr.Accordion("Engine (built-in unless you change it)", open=False):
-                engine = gr.Radio(engine_choices(studio.settings), value=engine_default, label="Engine")
-                note = gr.Markdown(engine_note(studio.settings, engine_default))
-            gr.Examples([[str(EXAMPLES / "demo_speech.wav"), [str(EXAMPLES / "demo_face.png")]]],
-                        inputs=[audio, files], label="Demo")
+            lib = tx.make(gr.Dropdown, {"label": "batch.library"}, choices=library_choices(studio),
+                          multiselect=True, value=[])
+            # above the fold on a 1366x768 screen
+            start = tx.make(gr.Button, {"value": "batch.start"}, variant="primary", elem_id="batch-start")
+            with tx.make(gr.Accordion, {"label": "batch.engine_box"}, open=False):
+                engine = tx.make(gr.Radio, {"label": "engine.label",
+                                            "choices": partial(engine_choices, studio.settings)},
+                                 value=engine_default)
+                note = tx.make(gr.Markdown, {"value": partial(engine_note, studio.settings, engine_default)})
+            demo = gr.Examples([[str(EXAMPLES / "demo_speech.wav"), [str(EXAMPLES / "demo_face.png")]]],
+                               inputs=[audio, files], label=tx("page.demo"))
+            tx.keep(demo.dataset, {"label": "page.demo",
+                                   "headers": partial(columns, ["batch.audio", "batch.templates"])})
         with gr.Column():
-            overall = gr.Markdown(IDLE_TEXT, elem_id="batch-summary")
-            table = gr.Dataframe(headers=ITEM_COLUMNS, label="Items", interactive=False, wrap=True)
-            gallery = gr.Gallery(label="Finished videos", columns=2, height="auto")
-            downloads = gr.File(label="Downloads (each video, and all as ZIP)", file_count="multiple",
-                                interactive=False)
-    engine.change(partial(engine_note, studio.settings), engine, note, api_name=False)
+            overall = tx.make(gr.Markdown, {"value": "batch.idle"}, elem_id="batch-summary")
+            table = tx.make(gr.Dataframe, {"label": "batch.items", "value": empty_items}, interactive=False,
+                            wrap=True, elem_id="batch-items")
+            gallery = tx.make(gr.Gallery, {"label": "batch.finished_videos"}, columns=2, height="auto")
+            downloads = tx.make(gr.File, {"label": "batch.downloads"}, file_count="multiple", interactive=False)
+    engine.change(partial(engine_note, studio.settings), [engine, lang], note, api_name=False)
     outputs = [overall, table, gallery, downloads]
     # no Gradio-level queue here: the studio's runner orders all jobs and says where each one waits
-    start.click(partial(run_batch, studio), [audio, files, lib, engine], outputs, api_name="batch",
+    start.click(partial(run_batch, studio), [audio, files, lib, engine, lang], outputs, api_name="batch",
                 concurrency_limit=None)
     # after a reload the page follows the running (or last) batch until its own Start button is used
     followed = gr.State(None)
-    gr.Timer(FOLLOW_S).tick(partial(show_followed, studio), followed, [*outputs, followed], api_name=False)
+    gr.Timer(FOLLOW_S).tick(partial(show_followed, studio), [followed, lang], [*outputs, followed],
+                            api_name=False)
     start.click(lambda: None, None, followed, api_name=False)
     return lib, partial(latest_batch_id, studio), followed

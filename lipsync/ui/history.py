@@ -8,8 +8,13 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
+from ..errors import LipsyncError
+from ..i18n import msg, t
+from ..jobs.store import error_msg
 from ..studio import Studio
-from .common import follow
+from ..views import status_text
+from .common import columns, follow
+from .texts import Texts
 
 PAGE = 25  # rows per history page
 FOLLOW_S = 5.0  # how often an open History tab picks up new jobs
@@ -29,23 +34,36 @@ def parse_day(text: str) -> str:
     raise ValueError(text)
 
 
-def history(studio: Studio, status: str, since: str, until: str, page: float | None) -> pd.DataFrame:
-    """One page of the history; a date it cannot read is said so (and that filter is left out)."""
+#: the history table's columns as shown (same order as the store's), with their header keys
+HISTORY_COLUMNS = {"id": "col.id", "created": "col.created", "batch": "col.batch", "audio": "col.audio",
+                   "template": "col.template", "engine": "col.engine", "status": "col.status",
+                   "seconds": "col.seconds", "output": "col.output", "error": "col.error"}
+STATUS_FILTER = ["all", "done", "failed", "running", "queued", "interrupted"]
+
+
+def history(studio: Studio, status: str, since: str, until: str, page: float | None, lang: str) -> pd.DataFrame:
+    """One page of the history in words; a date it cannot read is said so (and that filter is left out)."""
     days = []
-    for label, text in (("From", since), ("To", until)):
+    for label, text in (("history.from", since), ("history.to", until)):
         try:
             days.append(parse_day(text))
         except ValueError:
-            gr.Warning(f"{label}: '{text}' is not a date. Write it as 2026-11-24 (year-month-day).")
+            gr.Warning(t(lang, "history.bad_date", field=msg(label), text=text))
             days.append("")
     page_n = max(1, int(page or 1))
-    return studio.history(status=status, since=days[0], until=days[1], limit=PAGE, offset=(page_n - 1) * PAGE)
+    df = studio.history(status=status, since=days[0], until=days[1], limit=PAGE, offset=(page_n - 1) * PAGE)
+    rows = df.astype(object).where(df.notna(), None).to_dict(orient="records")
+    for row in rows:
+        error = error_msg(row)
+        row["status"], row["error"] = status_text(row["status"], lang), error.text(lang) if error else None
+    return pd.DataFrame([[row[c] for c in HISTORY_COLUMNS] for row in rows],
+                        columns=columns(list(HISTORY_COLUMNS.values()), lang))
 
 
-def pick_job(studio: Studio, df: pd.DataFrame, evt: gr.SelectData):
+def pick_job(studio: Studio, df: pd.DataFrame, lang: str, evt: gr.SelectData):
     """The clicked job: its id, details in words (the whole error), its video, and the batch ZIP."""
     row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-    job = df.iloc[row]
+    job = dict(zip(HISTORY_COLUMNS, df.iloc[row]))  # headers are translated: read by position
     out = job["output"] if isinstance(job["output"], str) and Path(job["output"]).is_file() else None
     details = f"**{job['template']}** + {job['audio']}: {job['status']}"
     if isinstance(job["error"], str) and job["error"]:
@@ -55,38 +73,41 @@ def pick_job(studio: Studio, df: pd.DataFrame, evt: gr.SelectData):
     return job["id"], details, out, files or None, gr.update(visible=False)
 
 
-def ask_delete(job_id: str, details: str):
+def ask_delete(job_id: str, details: str, lang: str):
     """First click: ask (nothing is deleted yet)."""
     if not job_id:
-        gr.Warning("Click a job in the table first.")
+        gr.Warning(t(lang, "history.pick_first"))
         return gr.update(visible=False), ""
-    return gr.update(visible=True), f"Delete the video of {details.splitlines()[0]}? This cannot be undone."
+    return gr.update(visible=True), t(lang, "history.ask_delete", job=details.splitlines()[0])
 
 
-def delete_job(studio: Studio, job_id: str, status: str, since: str, until: str, page: float | None):
+def delete_job(studio: Studio, job_id: str, status: str, since: str, until: str, page: float | None, lang: str):
     """Second click: delete the video and its history row (the batch ZIP is rebuilt without it)."""
     if job_id:
         studio.delete(job_id)
-        gr.Info("Deleted.")
-    return "", "", None, None, gr.update(visible=False), history(studio, status, since, until, page)
+        gr.Info(t(lang, "history.deleted"))
+    return "", "", None, None, gr.update(visible=False), history(studio, status, since, until, page, lang)
 
 
-def resume(studio: Studio, batch: str | None):
+def resume(studio: Studio, batch: str | None, lang: str):
     """Queue the unfinished items of the batch and follow them."""
     if not batch:
-        raise gr.Error("Choose an interrupted batch first.")
-    ticket = studio.resume(batch)
+        raise gr.Error(t(lang, "history.pick_batch"))
+    try:
+        ticket = studio.resume(batch)
+    except LipsyncError as e:
+        raise gr.Error(e.text(lang)) from e
 
-    def render(t):
-        view = studio.view(t)
+    def render(tk):
+        view = studio.view(tk)
         if view.state == "queued":
-            return view.headline()
+            return view.headline(lang)
         if not view.finished:
-            return f"Resuming {batch}: item {view.item} / {view.n_items}: {view.message}"
+            return t(lang, "history.resuming", batch=batch, item=view.item, items=view.n_items, message=view.message)
         if view.state == "failed":
-            return f"**Could not resume:** {view.error}"
-        tail = f", {len(view.failed)} failed" if view.failed else ""
-        return f"**Resumed {batch}: {len(view.done)} / {view.n_items} done**{tail}"
+            return t(lang, "history.resume_failed", error=view.error or "")
+        tail = t(lang, "batch.failed_tail", failed=len(view.failed)) if view.failed else ""
+        return t(lang, "history.resumed", batch=batch, done=len(view.done), items=view.n_items) + tail
 
     yield from follow(ticket, render)
 
@@ -95,37 +116,39 @@ def resumable_choices(studio: Studio):
     return gr.update(choices=studio.resumable_batches(), value=None)
 
 
-def build(studio: Studio) -> tuple[gr.Dataframe, list]:
+def status_choices(lang: str) -> list[tuple[str, str]]:
+    return [(t(lang, "history.all") if s == "all" else status_text(s, lang), s) for s in STATUS_FILTER]
+
+
+def build(studio: Studio, tx: Texts, lang: gr.State) -> tuple[gr.Dataframe, list]:
     """The tab; returns the table and its filter inputs (the page refreshes it when opened)."""
     show = partial(history, studio)
     with gr.Row():
-        status = gr.Dropdown(["all", "done", "failed", "running", "queued", "interrupted"], value="all",
-                             label="Status")
-        since = gr.Textbox(label="From (YYYY-MM-DD)", placeholder="2026-11-24")
-        until = gr.Textbox(label="To (YYYY-MM-DD)", placeholder="2026-11-24")
-        page = gr.Number(value=1, precision=0, minimum=1, label="Page")
-        refresh = gr.Button("Refresh")
-    table = gr.Dataframe(value=show("all", "", "", 1), interactive=False, wrap=True,
-                         label="Jobs (newest first); click a row to play it", elem_id="history-table")
+        status = tx.make(gr.Dropdown, {"label": "col.status", "choices": status_choices}, value="all")
+        since = tx.make(gr.Textbox, {"label": "history.from_label"}, placeholder="2026-11-24")
+        until = tx.make(gr.Textbox, {"label": "history.to_label"}, placeholder="2026-11-24")
+        page = tx.make(gr.Number, {"label": "history.page"}, value=1, precision=0, minimum=1)
+        refresh = tx.make(gr.Button, {"value": "history.refresh"})
+    table = tx.make(gr.Dataframe, {"label": "history.table"}, value=show("all", "", "", 1, tx.lang),
+                    interactive=False, wrap=True, elem_id="history-table")
     with gr.Row():
-        job = gr.Textbox(label="Selected job", interactive=False, elem_id="history-job")
-        delete = gr.Button("Delete selected output", variant="stop")
+        job = tx.make(gr.Textbox, {"label": "history.selected"}, interactive=False, elem_id="history-job")
+        delete = tx.make(gr.Button, {"value": "history.delete"}, variant="stop")
     details = gr.Markdown(elem_id="history-details")
     with gr.Row(visible=False) as confirm_row:
         question = gr.Markdown()
-        confirm = gr.Button("Yes, delete", variant="stop")
-        cancel = gr.Button("Cancel")
+        confirm = tx.make(gr.Button, {"value": "history.confirm_delete"}, variant="stop")
+        cancel = tx.make(gr.Button, {"value": "history.cancel"})
     with gr.Row():
-        video = gr.Video(label="Output", interactive=False)
-        files = gr.File(label="Download (the video, and the whole batch as ZIP)", file_count="multiple",
-                        interactive=False)
+        video = tx.make(gr.Video, {"label": "history.output"}, interactive=False)
+        files = tx.make(gr.File, {"label": "history.download"}, file_count="multiple", interactive=False)
     with gr.Row():
-        batches = gr.Dropdown(choices=studio.resumable_batches(), label="Interrupted batches",
-                              elem_id="resumable", allow_custom_value=True)
-        resume_btn = gr.Button("Resume batch (skips finished videos)")
+        batches = tx.make(gr.Dropdown, {"label": "history.interrupted"}, choices=studio.resumable_batches(),
+                          elem_id="resumable", allow_custom_value=True)
+        resume_btn = tx.make(gr.Button, {"value": "history.resume"})
     resume_status = gr.Markdown()
-    inputs = [status, since, until, page]
-    resume_btn.click(partial(resume, studio), batches, resume_status, api_name="resume",
+    inputs = [status, since, until, page, lang]
+    resume_btn.click(partial(resume, studio), [batches, lang], resume_status, api_name="resume",
                      concurrency_limit=None).then(partial(resumable_choices, studio), None, batches,
                                                   api_name=False).then(show, inputs, table, api_name=False)
     refresh.click(show, inputs, table, api_name="history").then(
@@ -135,11 +158,12 @@ def build(studio: Studio) -> tuple[gr.Dataframe, list]:
     for comp in (since, until):
         comp.submit(show, inputs, table, api_name=False)
     gr.Timer(FOLLOW_S).tick(show, inputs, table, api_name=False)  # new jobs appear while the tab is open
-    def on_select(df: pd.DataFrame, evt: gr.SelectData):  # Gradio finds SelectData by this annotation
-        return pick_job(studio, df, evt)
 
-    table.select(on_select, table, [job, details, video, files, confirm_row], api_name=False)
-    delete.click(ask_delete, [job, details], [confirm_row, question], api_name=False)
+    def on_select(df: pd.DataFrame, lang: str, evt: gr.SelectData):  # Gradio finds SelectData by this annotation
+        return pick_job(studio, df, lang, evt)
+
+    table.select(on_select, [table, lang], [job, details, video, files, confirm_row], api_name=False)
+    delete.click(ask_delete, [job, details, lang], [confirm_row, question], api_name=False)
     cancel.click(lambda: gr.update(visible=False), None, confirm_row, api_name=False)
     confirm.click(partial(delete_job, studio), [job, *inputs], [job, details, video, files, confirm_row, table],
                   api_name=False)

@@ -9,107 +9,119 @@ import gradio as gr
 import pandas as pd
 
 from ..errors import LipsyncError
+from ..i18n import t
 from ..studio import Studio
 from ..views import waiting_text
 from .batch import library_choices
-from .common import TEMPLATE_TYPES, follow
+from .common import TEMPLATE_TYPES, columns, follow
+from .texts import Texts
 
 log = logging.getLogger("lipsync.ui")
+LIBRARY_COLUMNS = ["col.template", "col.size"]
 
 
-def check_template(studio: Studio, template: str | None):
+def _waiting(studio: Studio, ticket, name: str, lang: str) -> str:
+    pos = studio.runner.position(ticket)
+    return waiting_text(pos, lang) if pos else t(lang, "templates.checking", file=name)
+
+
+def check_template(studio: Studio, template: str | None, lang: str):
     """Queue the check and follow it: where it waits, then the report (never a traceback)."""
     if not template:
-        raise gr.Error("Please upload a template video or photo to check.")
+        raise gr.Error(t(lang, "templates.need_file"))
     name = Path(template).name
     ticket = studio.check_template(template, name)
 
-    def render(t):
-        if not t.is_finished:
-            pos = studio.runner.position(t)
-            return (waiting_text(pos) if pos else f"Checking {name}…"), {}
-        if t.state == "done":
-            return t.result.to_markdown(), t.result.to_dict()
-        return f"### NOT USABLE: {t.error}", {}
+    def render(tk):
+        if not tk.is_finished:
+            return _waiting(studio, tk, name, lang), {}
+        if tk.state == "done":
+            return tk.result.to_markdown(lang), tk.result.to_dict()
+        return t(lang, "templates.not_usable", error=tk.error), {}
 
     yield from follow(ticket, render)
 
 
-def library_table(studio: Studio) -> pd.DataFrame:
+def library_table(studio: Studio, lang: str) -> pd.DataFrame:
     return pd.DataFrame([[studio.library_label(p), f"{p.stat().st_size / 1e6:.1f} MB"] for p in studio.library()],
-                        columns=["template", "size"])
+                        columns=columns(LIBRARY_COLUMNS, lang))
 
 
-def add_to_library(studio: Studio, template: str | None):
+def add_to_library(studio: Studio, template: str | None, lang: str):
     """Check the template (queued with the jobs) and keep it only if usable; say the verdict either way."""
     if not template:
-        gr.Warning("Upload a template first.")
-        yield "**Upload a template first.**", gr.update(), gr.update(), gr.update()
+        text = t(lang, "templates.need_upload")
+        gr.Warning(text)
+        yield f"**{text}**", gr.update(), gr.update(), gr.update()
         return
     name = Path(template).name
     ticket = studio.add_to_library_queued(template, name)
 
-    def render(t):
-        if not t.is_finished:
-            pos = studio.runner.position(t)
-            return (waiting_text(pos) if pos else f"Checking {name}…"), gr.update(), gr.update(), gr.update()
-        if t.state != "done":
-            return f"### NOT ADDED\n{t.error}", gr.update(), gr.update(), gr.update()
-        kept, report = t.result
-        text = f"**Added to the library as {studio.library_label(kept)}.**\n\n{report.to_markdown()}"
-        return text, *library_updates(studio)
+    def render(tk):
+        if not tk.is_finished:
+            return _waiting(studio, tk, name, lang), gr.update(), gr.update(), gr.update()
+        if tk.state != "done":
+            return t(lang, "templates.not_added", error=tk.error), gr.update(), gr.update(), gr.update()
+        kept, report = tk.result
+        text = t(lang, "templates.added", name=studio.library_label(kept)) + "\n\n" + report.to_markdown(lang)
+        return text, *library_updates(studio, lang)
 
     yield from follow(ticket, render)
 
 
-def library_updates(studio: Studio) -> tuple:
+def library_updates(studio: Studio, lang: str) -> tuple:
     """New choices for the Batch tab's picker, the library table and the entry picker here."""
     choices = library_choices(studio)
-    return gr.update(choices=choices), gr.update(value=library_table(studio)), gr.update(choices=choices, value=None)
+    return (gr.update(choices=choices), gr.update(value=library_table(studio, lang)),
+            gr.update(choices=choices, value=None))
 
 
-def rename_entry(studio: Studio, entry: str | None, new_name: str):
+def rename_entry(studio: Studio, entry: str | None, new_name: str, lang: str):
     if not entry or not (new_name or "").strip():
-        gr.Warning("Choose a library template and type its new name.")
+        gr.Warning(t(lang, "templates.need_entry_and_name"))
         return gr.update(), gr.update(), gr.update()
     try:
         studio.rename_in_library(Path(entry), new_name.strip())
-    except (LipsyncError, OSError) as e:
-        gr.Warning(str(e))
-    return library_updates(studio)
+    except LipsyncError as e:
+        gr.Warning(e.text(lang))
+    except OSError as e:
+        gr.Warning(t(lang, "templates.rename_failed", detail=e.strerror or str(e)))
+    return library_updates(studio, lang)
 
 
-def remove_entry(studio: Studio, entry: str | None):
+def remove_entry(studio: Studio, entry: str | None, lang: str):
     if not entry:
-        gr.Warning("Choose a library template first.")
+        gr.Warning(t(lang, "templates.need_entry"))
         return gr.update(), gr.update(), gr.update()
     try:
         studio.remove_from_library(Path(entry))
-    except (LipsyncError, OSError) as e:
-        gr.Warning(str(e))
-    return library_updates(studio)
+    except LipsyncError as e:
+        gr.Warning(e.text(lang))
+    except OSError as e:
+        gr.Warning(t(lang, "templates.remove_failed", detail=e.strerror or str(e)))
+    return library_updates(studio, lang)
 
 
-def build(studio: Studio, batch_library: gr.Dropdown) -> None:
-    gr.Markdown("Quick evaluation of a new template video: upload it and get a report in seconds.")
+def build(studio: Studio, tx: Texts, lang: gr.State, batch_library: gr.Dropdown) -> None:
+    tx.make(gr.Markdown, {"value": "templates.intro"})
     with gr.Row():
         with gr.Column():
-            file = gr.File(label="Template video or photo", file_types=TEMPLATE_TYPES, elem_id="template-file")
-            check = gr.Button("Check template", variant="primary")
-            add = gr.Button("Add to library")
-            table = gr.Dataframe(value=library_table(studio), label="Library", interactive=False,
-                                 elem_id="library-table")
-            entry = gr.Dropdown(choices=library_choices(studio), label="Library template", value=None)
-            new_name = gr.Textbox(label="New name")
+            file = tx.make(gr.File, {"label": "single.template"}, file_types=TEMPLATE_TYPES, elem_id="template-file")
+            check = tx.make(gr.Button, {"value": "templates.check"}, variant="primary")
+            add = tx.make(gr.Button, {"value": "templates.add"})
+            table = tx.make(gr.Dataframe, {"label": "templates.library", "value": partial(library_table, studio)},
+                            interactive=False, elem_id="library-table")
+            entry = tx.make(gr.Dropdown, {"label": "templates.entry"}, choices=library_choices(studio), value=None)
+            new_name = tx.make(gr.Textbox, {"label": "templates.new_name"})
             with gr.Row():
-                rename = gr.Button("Rename")
-                remove = gr.Button("Remove from library", variant="stop")
+                rename = tx.make(gr.Button, {"value": "templates.rename"})
+                remove = tx.make(gr.Button, {"value": "templates.remove"}, variant="stop")
         with gr.Column():
             report = gr.Markdown(elem_id="template-report")
-            details = gr.JSON(label="Details", visible=False)
+            details = gr.JSON(visible=False)
     # the check itself waits its turn on the studio's runner; the event needs no queue slot of its own
-    check.click(partial(check_template, studio), file, [report, details], api_name="check_template")
+    check.click(partial(check_template, studio), [file, lang], [report, details], api_name="check_template")
     library_outputs = [batch_library, table, entry]
-    add.click(partial(add_to_library, studio), file, [report, *library_outputs], api_name=False)
-    rename.click(partial(rename_entry, studio), [entry, new_name], library_outputs, api_name=False)
-    remove.click(partial(remove_entry, studio), entry, library_outputs, api_name=False)
+    add.click(partial(add_to_library, studio), [file, lang], [report, *library_outputs], api_name=False)
+    rename.click(partial(rename_entry, studio), [entry, new_name, lang], library_outputs, api_name=False)
+    remove.click(partial(remove_entry, studio), [entry, lang], library_outputs, api_name=False)

@@ -31,7 +31,7 @@ def pick_device(requested: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(requested)
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise EngineError(f"Device '{requested}' was asked for but no CUDA GPU is available.")
+        raise EngineError("err.no_cuda", device=requested)
     return dev
 
 
@@ -158,7 +158,7 @@ class Wav2LipEngine:
                 i += n
             except torch.OutOfMemoryError as e:
                 if self.batch_size <= 1:
-                    raise EngineError("The GPU ran out of memory even for one frame.") from e
+                    raise EngineError("err.gpu_oom") from e
                 self.batch_size //= 2
                 torch.cuda.empty_cache()
                 log.warning("GPU out of memory: batch size lowered to %d", self.batch_size)

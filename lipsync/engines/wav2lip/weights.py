@@ -10,6 +10,7 @@ import torch
 
 from ...config import env
 from ...errors import EngineError
+from ...i18n import Msg
 
 log = logging.getLogger("lipsync.engines.wav2lip")
 
@@ -28,10 +29,6 @@ class WeightsSource:
         return Path(checkpoints) / Path(self.filename).name
 
 
-NOT_INSTALLED = ("Wav2Lip is not installed on this server: its weights file '{name}' is missing from "
-                 "'{folder}' and cannot be downloaded from here. An administrator can run "
-                 "'python -m lipsync.download' on a computer with internet access and copy the checkpoints "
-                 "folder to this server. The built-in engine works without it.")
 REACH_CACHE_S = 300.0  # how long a hub reachability answer is trusted
 
 
@@ -55,7 +52,7 @@ class _Reachability:
 hub_reachable = _Reachability()
 
 
-def weights_missing(checkpoints: Path, source: WeightsSource | None = None) -> str | None:
+def weights_missing(checkpoints: Path, source: WeightsSource | None = None) -> Msg | None:
     """None when Wav2Lip can run (weights present, or downloadable now); else why not, in plain words."""
     from huggingface_hub import constants
 
@@ -65,7 +62,7 @@ def weights_missing(checkpoints: Path, source: WeightsSource | None = None) -> s
         return None
     if not constants.HF_HUB_OFFLINE and hub_reachable(source.endpoint or constants.ENDPOINT):
         return None
-    return NOT_INSTALLED.format(name=target.name, folder=Path(checkpoints).resolve())
+    return Msg("engine.wav2lip_not_installed", {"name": target.name, "folder": str(Path(checkpoints).resolve())})
 
 
 def ensure_weights(checkpoints: Path, source: WeightsSource | None = None, download: bool = True) -> Path:
@@ -78,26 +75,24 @@ def ensure_weights(checkpoints: Path, source: WeightsSource | None = None, downl
     target = source.local_path(checkpoints)
     if target.is_file() and target.stat().st_size > 0:
         return target
-    where = (f"Put '{Path(source.filename).name}' (Wav2Lip weights, research / non-commercial licence) into "
-             f"'{Path(checkpoints).resolve()}', or run 'python -m lipsync.download' on a machine with "
-             f"internet access and copy the folder.")
+    where = Msg("err.weights_where", {"name": Path(source.filename).name, "folder": str(Path(checkpoints).resolve())})
     if not download:
-        raise EngineError(f"Wav2Lip weights not found. {where}")
+        raise EngineError("err.weights_not_found", where=where)
     from huggingface_hub import constants, hf_hub_download
 
     if constants.HF_HUB_OFFLINE:
-        raise EngineError(f"Wav2Lip weights not found and downloads are off (HF_HUB_OFFLINE). {where}")
+        raise EngineError("err.weights_offline", where=where)
     endpoint = source.endpoint or constants.ENDPOINT
     if not _reachable(endpoint):
         # the hub client retries with back-off for half a minute; a closed network answers at once
-        raise EngineError(f"Could not download the Wav2Lip weights: {endpoint} cannot be reached. {where}")
+        raise EngineError("err.weights_unreachable", endpoint=endpoint, where=where)
     log.info("downloading %s from %s into %s", source.filename, source.repo_id, checkpoints)
     Path(checkpoints).mkdir(parents=True, exist_ok=True)
     try:
         got = Path(hf_hub_download(repo_id=source.repo_id, filename=source.filename, revision=source.revision,
                                    local_dir=str(checkpoints), endpoint=source.endpoint))
     except Exception as e:  # network errors come in many types; the message is what matters
-        raise EngineError(f"Could not download the Wav2Lip weights ({type(e).__name__}: {e}). {where}") from e
+        raise EngineError("err.weights_download", detail=f"{type(e).__name__}: {e}", where=where) from e
     if got.resolve() != target.resolve():
         os.replace(got, target)
     return target
@@ -129,10 +124,10 @@ def read_state_dict(path: Path, map_location: str | torch.device = "cpu") -> dic
     try:
         obj = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:
-        raise EngineError(f"'{Path(path).name}' is not a readable PyTorch checkpoint ({e}).") from e
+        raise EngineError("err.checkpoint_unreadable", file=Path(path).name, detail=str(e)) from e
     sd = obj.get("state_dict", obj) if isinstance(obj, dict) else None
     if not isinstance(sd, dict):
-        raise EngineError(f"'{Path(path).name}' holds no state_dict.")
+        raise EngineError("err.checkpoint_no_state", file=Path(path).name)
     return {(k[len("module."):] if k.startswith("module.") else k): v for k, v in sd.items()}
 
 
@@ -151,5 +146,5 @@ def load_into(model: torch.nn.Module, sd: dict[str, torch.Tensor], name: str) ->
             k = wrong[0]
             parts.append(f"{len(wrong)} keys with the wrong shape (e.g. {k}: file {tuple(sd[k].shape)}, "
                          f"model {tuple(own[k].shape)})")
-        raise EngineError(f"'{name}' is not a Wav2Lip generator checkpoint: {'; '.join(parts)}.")
+        raise EngineError("err.checkpoint_not_wav2lip", file=name, detail="; ".join(parts))
     model.load_state_dict(sd, strict=True)
