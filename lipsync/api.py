@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import tempfile
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Callable
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from pydantic import BaseModel
 
 from .errors import LipsyncError
 from .i18n import msg
@@ -43,7 +45,8 @@ def ticket_json(view: BatchView, base: str) -> dict:
 def _item_json(item: ItemView, base: str) -> dict:
     data = {"job_id": item.job_id, "audio": item.audio, "template": item.template, "status": item.status,
             "output": item.output.name if item.output else None,
-            "error": str(item.error) if item.error else None, "error_code": item.error.key if item.error else None}
+            "error": str(item.error) if item.error else None, "error_code": item.error.key if item.error else None,
+            "qc": item.qc.to_dict() if item.qc else None, "review": item.review, "review_note": item.review_note}
     if item.output:
         data["download_url"] = _download_url(base, item.output)
     return data
@@ -77,6 +80,7 @@ def build_router(studio: Studio, credentials: list[tuple[str, str]] | None = Non
     router = APIRouter(prefix="/api/v1", dependencies=[Depends(basic_auth_dependency(credentials))])
     _generate_routes(router, studio)
     _job_routes(router, studio)
+    _review_routes(router, studio, credentials)
     return router
 
 
@@ -133,6 +137,25 @@ def _generate_routes(router: APIRouter, studio: Studio) -> None:
 
 
 
+class ReviewIn(BaseModel):
+    decision: str
+    note: str = ""
+
+
+def _review_routes(router: APIRouter, studio: Studio, credentials: list[tuple[str, str]] | None) -> None:
+    """A reviewer's decision on one finished video (the login name is recorded when login is on)."""
+    security = HTTPBasic(auto_error=False)
+
+    @router.post("/items/{job_id}/review")
+    async def review(job_id: str, body: ReviewIn, creds: HTTPBasicCredentials | None = Depends(security)):
+        try:
+            row = studio.review(job_id, body.decision, body.note, creds.username if credentials and creds else None)
+        except LipsyncError as e:
+            return refused(404 if e.code == "err.nothing_to_review" else 400, e)
+        return {"job_id": job_id, "review": row["review"], "review_note": row["review_note"],
+                "reviewer": row["reviewer"], "reviewed": row["reviewed"]}
+
+
 def _job_routes(router: APIRouter, studio: Studio) -> None:
     """Job status, resume, downloads and history."""
     @router.post("/batches/{batch}/resume", status_code=202)
@@ -164,18 +187,20 @@ def _job_routes(router: APIRouter, studio: Studio) -> None:
         return FileResponse(path, filename=path.name)
 
     @router.get("/batches/{batch}/zip")
-    async def download_zip(batch: str):
-        zip_path = studio.resolve_zip(batch)
+    async def download_zip(batch: str, approved: bool = False):
+        """All finished videos of a batch as ZIP, or (``?approved=1``) exactly the approved ones."""
+        zip_path = (await asyncio.to_thread(studio.approved_zip, batch)) if approved else studio.resolve_zip(batch)
         if zip_path is None:
             raise HTTPException(404, str(msg("err.no_zip")))
         return FileResponse(zip_path, filename=zip_path.name)
 
     @router.get("/history")
-    async def history(status: str | None = None, limit: int = 50, offset: int = 0):
-        df = studio.history(status=status, limit=min(limit, 500), offset=offset)
+    async def history(status: str | None = None, review: str | None = None, limit: int = 50, offset: int = 0):
+        df = studio.history(status=status, review=review, limit=min(limit, 500), offset=offset)
         rows = df.astype(object).where(df.notna(), None).to_dict(orient="records")
-        for row in rows:  # the stored message becomes its stable code
+        for row in rows:  # the stored message becomes its stable code; the check becomes an object
             error = error_msg(row)
             row["error_code"] = error.key if error and row.get("error_code") else None
+            row["qc"] = json.loads(row["qc"]) if row.get("qc") else None
         return JSONResponse(rows)
 

@@ -52,6 +52,7 @@ class ItemResult:
             out.update({k: r[k] for k in ("duration", "fps", "width", "height", "frames",
                                          "frames_without_face", "engine", "mode", "timings")})
             out["warnings"] = [str(w) for w in self.result.warnings]
+            out["qc"] = self.result.qc.to_dict() if self.result.qc else None
         return out
 
 
@@ -173,8 +174,11 @@ class BatchRun:
             item.error = msg("err.unexpected", file=item.planned.name, detail=f"{type(e).__name__}: {e}")
             log.exception("item %s + %s crashed", item.template, item.audio)
         item.seconds = time.perf_counter() - t0
+        qc = item.result.qc if item.status == "done" and item.result else None
         self._record(item, status=item.status, seconds=round(item.seconds, 2), error=item.error,
-                     finished=time.time())
+                     finished=time.time(), qc=json.dumps(qc.to_dict(), ensure_ascii=False) if qc else None,
+                     review="to_review" if item.status == "done" else None, review_note=None, reviewer=None,
+                     reviewed=None)
         write_manifest(batch)
         report(Progress("done" if item.status == "done" else "failed", 1.0,
                         item.error or msg("progress.finished", file=item.planned.name)))

@@ -66,3 +66,5 @@ class JobOptions:
     lip_lead_s: float = 0.0
     #: strength of the mouth motion for the built-in engine (1 = natural)
     mouth_strength: float = 1.0
+    #: check every finished video (lip-sync, face coverage, flicker) for the reviewer
+    qc: bool = True

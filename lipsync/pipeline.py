@@ -20,6 +20,7 @@ from .face import FaceCache, FaceTrack, content_hash
 from .frames import iter_template_frames, output_frame_count, pingpong_index
 from .i18n import Msg, msg
 from .media import MediaInfo, VideoWriter, probe
+from .qc import QcMeter, QcReport
 from .runtime import Runtime
 
 log = logging.getLogger("lipsync.pipeline")
@@ -57,6 +58,12 @@ class JobResult:
     mode: str = ""
     timings: dict = field(default_factory=dict)
     warnings: list[Msg] = field(default_factory=list)
+    qc: QcReport | None = None  #: the automatic quality check of the finished video
+
+
+def qc_sheet_path(output: Path) -> Path:
+    """Where the contact sheet of an output goes: ``<batch>/qc/<output name>.jpg``."""
+    return output.parent / "qc" / f"{output.stem}.jpg"
 
 
 def probe_template(path: Path, max_side: int | None = None) -> MediaInfo:
@@ -147,7 +154,8 @@ def run_job(spec: JobSpec, runtime: Runtime, progress: ProgressFn = _no_progress
                     n_frames=n_out, frame_index=frame_index, options=options,
                     cache_dir=settings.cache_dir)
     state = engine.prepare(job)
-    missing = 0
+    missing, qc_s = 0, 0.0
+    meter = QcMeter(float(fps), n_out) if options.qc else None
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     # the pid in the name lets a restarted app clean only what dead processes left behind
     with tempfile.TemporaryDirectory(dir=settings.work_dir, prefix=f"job-{os.getpid()}-") as work:
@@ -156,8 +164,15 @@ def run_job(spec: JobSpec, runtime: Runtime, progress: ProgressFn = _no_progress
             for f, frame, _ in render_frames(engine, state, job, Path(work) / "template.raw", progress):
                 missing += f.landmarks is None
                 writer.write(frame)
+                if meter:
+                    t_qc = time.perf_counter()
+                    meter.add(f.out_index, frame, f.landmarks)
+                    qc_s += time.perf_counter() - t_qc
             progress(Progress("encoding", 1.0, msg("progress.encoding")))
             final = writer.close()
+    t_qc = time.perf_counter()
+    qc = meter.finish(audio.samples, qc_sheet_path(final)) if meter else None
+    qc_s += time.perf_counter() - t_qc
     t_end = time.perf_counter()
     warnings = []
     if missing:
@@ -165,7 +180,8 @@ def run_job(spec: JobSpec, runtime: Runtime, progress: ProgressFn = _no_progress
     result = JobResult(output=final, duration=audio.duration, fps=float(fps), width=track.width,
                        height=track.height, frames=n_out, frames_without_face=missing,
                        engine=engine.name, mode=getattr(state, "mode", ""),
-                       timings={"analysis_s": round(t_analysis - t0, 3), "render_s": round(t_end - t_analysis, 3)},
-                       warnings=warnings)
+                       timings={"analysis_s": round(t_analysis - t0, 3), "render_s": round(t_end - t_analysis, 3),
+                                "qc_s": round(qc_s, 3)},
+                       warnings=warnings, qc=qc)
     progress(Progress("done", 1.0, msg("progress.done", file=final.name)))
     return result

@@ -106,21 +106,23 @@ def _eye_distance(lm: np.ndarray) -> float:
     return float(np.linalg.norm(lm[L.EYE_OUTER_R] - lm[L.EYE_OUTER_L]))
 
 
-def _canonical_mouth(frame: np.ndarray, lm: np.ndarray) -> np.ndarray:
-    """Grey mouth crop in a head-aligned frame (eyes level, fixed eye distance, mouth centred)."""
+def canonical_mouth(frame: np.ndarray, lm: np.ndarray, size: tuple[int, int] = MOUTH_CROP,
+                    grey: bool = True) -> np.ndarray:
+    """Mouth crop in a head-aligned frame (eyes level, fixed eye distance, mouth centred): grey float32,
+    or the colour pixels (``grey=False``, for pictures a person looks at)."""
     import cv2
 
     d = _eye_distance(lm)
     eye_l, eye_r = lm[L.EYE_OUTER_L], lm[L.EYE_OUTER_R]
     angle = np.arctan2(*(eye_r - eye_l)[::-1])
-    s = CROP_EYE_DIST / max(d, 1e-6)
+    s = CROP_EYE_DIST * size[0] / MOUTH_CROP[0] / max(d, 1e-6)
     # the mouth centre is taken from stable points (nose base) so lip motion does not move the crop
     centre = lm[L.NOSE_BASE].mean(axis=0) + np.array([-np.sin(angle), np.cos(angle)]) * 0.45 * d
     c, si = np.cos(-angle) * s, np.sin(-angle) * s
     m = np.array([[c, -si, 0.0], [si, c, 0.0]])
-    m[:, 2] = np.array(MOUTH_CROP) / 2 - m[:, :2] @ centre
-    grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-    return cv2.warpAffine(grey, m, MOUTH_CROP, flags=cv2.INTER_AREA).astype(np.float32)
+    m[:, 2] = np.array(size) / 2 - m[:, :2] @ centre
+    crop = cv2.warpAffine(frame, m, size, flags=cv2.INTER_AREA)  # crop first: cheap on a 1080p frame
+    return crop if not grey else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY).astype(np.float32)
 
 
 def _mouth_sharpness(frame: np.ndarray, lm: np.ndarray) -> float:
@@ -160,7 +162,7 @@ def measure_mouths(video: Path) -> MouthSeries:
                 prev = None
                 continue
             d = _eye_distance(lm)
-            crop = _canonical_mouth(frame, lm)
+            crop = canonical_mouth(frame, lm)
             cols["opening"].append(float(np.linalg.norm(lm[L.LIP_TOP] - lm[L.LIP_BOTTOM])) / d)
             cols["width"].append(float(np.linalg.norm(lm[61] - lm[291])) / d)
             cols["change"].append(float(np.abs(crop - prev).mean()) if prev is not None else np.nan)

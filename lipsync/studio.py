@@ -38,6 +38,7 @@ from .media.encode import PARTIAL_SUFFIX
 from .naming import new_batch_dir, safe_stem
 from .pipeline import analyse, probe_template
 from .report import TemplateReport, evaluate
+from .review import Reviews
 from .runtime import Runtime
 from .views import BatchView, batch_view
 
@@ -72,6 +73,7 @@ class Studio:
         self.store = JobStore(self.settings.data_dir / "jobs.sqlite3")
         self.runner = JobRunner()
         self._batches = BatchRun(self.runtime, self.store)
+        self.reviews = Reviews(self.store, self.settings.outputs_dir)
 
     @property
     def engines(self):
@@ -217,8 +219,27 @@ class Studio:
         return max(pool, key=lambda t: t.seq) if pool else None
 
     def view(self, ticket: Ticket) -> BatchView:
-        """What the UI and the HTTP API show of a queued or running batch."""
-        return batch_view(ticket, self.runner.position(ticket))
+        """What the UI and the HTTP API show of a queued or running batch (with the review decisions
+        once it has finished)."""
+        rows = {}
+        if ticket.is_finished and isinstance(ticket.result, BatchResult):
+            rows = {r["id"]: r for r in self.store.batch_rows(ticket.result.folder.name)}
+        return batch_view(ticket, self.runner.position(ticket), rows)
+
+    # -- review --------------------------------------------------------------------------------------
+    def review(self, job_id: str, decision: str, note: str = "", reviewer: str | None = None) -> dict:
+        """Approve or reject a finished video (or put it back to review); returns its history row."""
+        return self.reviews.decide(job_id, decision, note, reviewer)
+
+    def approved_zip(self, batch: str) -> Path | None:
+        """A ZIP of exactly the approved videos of a batch (None when none is approved yet)."""
+        return self.reviews.approved_zip(batch) if self.resolve_batch(batch) else None
+
+    def resolve_batch(self, batch: str) -> Path | None:
+        """The folder ``outputs/<batch>`` if it is one of ours (no path tricks)."""
+        root = self.settings.outputs_dir.resolve()
+        folder = (root / batch).resolve()
+        return folder if folder.parent == root and folder.is_dir() else None
 
     # -- templates -----------------------------------------------------------------------------------
     def check_template(self, path: str | Path, name: str | None = None) -> Ticket:
@@ -308,10 +329,14 @@ class Studio:
         return dest
 
     def history(self, status: str | None = None, since: str | None = None, until: str | None = None,
-                limit: int = 50, offset: int = 0) -> pd.DataFrame:
-        """Jobs newest first, optionally filtered by status and date (YYYY-MM-DD), one page."""
+                limit: int = 50, offset: int = 0, review: str | None = None) -> pd.DataFrame:
+        """Jobs newest first, optionally filtered by status, review state and date (YYYY-MM-DD), one page."""
         return self.store.history(status=status, since=since or None, until=until or None, limit=limit,
-                                  offset=offset)
+                                  offset=offset, review=review)
+
+    def job(self, job_id: str) -> dict | None:
+        """One history row (with its check and review)."""
+        return self.store.get(job_id)
 
     def resumable_batches(self) -> list[str]:
         return self.store.resumable_batches()

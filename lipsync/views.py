@@ -3,18 +3,27 @@ so both show the same states, the same queue position and the same texts (in the
 scripts get English)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .batch import BatchProgress, BatchResult
 from .i18n import DEFAULT, Msg, t
 from .jobs import Ticket
+from .qc import QcReport
 
 #: the words for job states and item stages (literal keys: the catalogue test finds every one in the code)
 STATUS_KEYS = {"waiting": "status.waiting", "queued": "status.queued", "running": "status.running",
                "done": "status.done", "failed": "status.failed", "interrupted": "status.interrupted",
                "checking": "stage.checking", "analysing": "stage.analysing", "lip-syncing": "stage.lipsyncing",
                "encoding": "stage.encoding"}
+
+
+REVIEW_KEYS = {"to_review": "review.to_review", "approved": "review.approved", "rejected": "review.rejected"}
+
+
+def review_text(review: str | None, lang: str = DEFAULT) -> str:
+    """A review state in words ('' for jobs that have no finished video)."""
+    return t(lang, REVIEW_KEYS[review]) if review in REVIEW_KEYS else ""
 
 
 def status_text(status: str, lang: str = DEFAULT) -> str:
@@ -41,6 +50,9 @@ class ItemView:
     job_id: str | None
     error: Msg | None
     warnings: tuple[Msg, ...] = ()
+    qc: QcReport | None = None      #: the automatic check of the finished video
+    review: str | None = None       #: to_review, approved, rejected (finished videos only)
+    review_note: str | None = None
 
     def shown(self, lang: str = DEFAULT) -> str:
         return status_text(self.stage, lang)
@@ -70,6 +82,7 @@ class BatchView:
     batch: str | None          #: output folder name
     zip_path: Path | None      #: the ZIP of the finished videos, once there is one
     error: Msg | None          #: why the job itself stopped (items carry their own errors)
+    reviews: dict[str, int] = field(default_factory=dict)  #: finished videos per review state
 
     @property
     def done(self) -> list[ItemView]:
@@ -91,7 +104,8 @@ class BatchView:
             return t(lang, "batch.stopped", error=self.error or "")
         if self.state == "done":
             text = t(lang, "batch.finished", done=len(self.done), items=self.n_items)
-            return text + (t(lang, "batch.failed_tail", failed=len(self.failed)) if self.failed else "")
+            text += t(lang, "batch.failed_tail", failed=len(self.failed)) if self.failed else ""
+            return text + (" — " + review_counts_text(self.reviews, lang) if self.reviews else "")
         return t(lang, "batch.progress", finished=len(self.done) + len(self.failed), items=self.n_items,
                  item=self.item, message=self.message)
 
@@ -103,23 +117,42 @@ def summary(view: BatchView, lang: str = DEFAULT) -> str:
     return "\n".join(lines)
 
 
-def batch_view(ticket: Ticket, position: int) -> BatchView:
-    """The view of a batch ticket (its planned items are there from the moment it is queued)."""
+def review_counts_text(counts: dict[str, int], lang: str = DEFAULT) -> str:
+    """'7 approved, 1 rejected, 2 to review'."""
+    return t(lang, "review.counts", approved=counts.get("approved", 0), rejected=counts.get("rejected", 0),
+             to_review=counts.get("to_review", 0))
+
+
+def batch_view(ticket: Ticket, position: int, rows: dict[str, dict] | None = None) -> BatchView:
+    """The view of a batch ticket (its planned items are there from the moment it is queued); ``rows``
+    are the batch's history rows by job id (review decisions)."""
+    rows = rows or {}
     p: BatchProgress | None = ticket.progress
     result = ticket.result if isinstance(ticket.result, BatchResult) else None
     items = result.items if result else (p.items if p else ())
     running = p.item if p and ticket.state == "running" else None
-    rows = []
+    items_out = []
     for n, it in enumerate(items):
         stage = p.stage if it.status == "running" and n == running and p.stage not in ("done", "failed") \
             else it.status
         warnings = tuple(it.result.warnings) if it.result else ()
-        rows.append(ItemView(n + 1, it.template, it.audio, it.status, stage, it.output, it.job_id, it.error,
-                             warnings))
+        row = rows.get(it.job_id or "", {})
+        items_out.append(ItemView(n + 1, it.template, it.audio, it.status, stage, it.output, it.job_id, it.error,
+                                  warnings, it.result.qc if it.result else None, row.get("review"),
+                                  row.get("review_note")))
     folder = result.folder if result else (items[0].planned.parent if items else None)
     zip_path = result.zip_path if result and result.done and result.zip_path.is_file() else None
     return BatchView(job_id=ticket.id, kind=ticket.kind, state=ticket.state, queue_position=position,
                      item=(p.item + 1) if p else 0, n_items=p.n_items if p else len(items),
                      stage=p.stage if p else "queued", overall=round(p.overall, 3) if p else 0.0,
-                     message=p.message if p else Msg("common.empty"), items=tuple(rows),
-                     batch=folder.name if folder else None, zip_path=zip_path, error=ticket.error)
+                     message=p.message if p else Msg("common.empty"), items=tuple(items_out),
+                     batch=folder.name if folder else None, zip_path=zip_path, error=ticket.error,
+                     reviews=_counts(items_out) if rows else {})
+
+
+def _counts(items: list[ItemView]) -> dict[str, int]:
+    out = {"approved": 0, "rejected": 0, "to_review": 0}
+    for i in items:
+        if i.status == "done":
+            out[i.review or "to_review"] += 1
+    return out

@@ -94,7 +94,7 @@ def test_gradio_client_single_and_batch(client):
     assert any(str(d).endswith(".zip") for d in downloads)
     report, details = client.predict(handle_file(str(shared("v4_retalk_face5.mp4"))), api_name="/check_template")
     assert "GOOD" in report and details["face_share"] > 0.9
-    df = client.predict("done", "", "", 1, api_name="/history")
+    df = client.predict("done", "all", "", "", 1, api_name="/history")
     assert len(df["data"]) >= 3
 
 

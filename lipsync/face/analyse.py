@@ -62,6 +62,40 @@ class FaceAnalyser:
         return pts, max(len(det), 1), score
 
 
+class MeshTracker:
+    """The mesh alone, on a crop around where the face already is (no detector, tracking mode): how the
+    quality check measures an output's mouth cheaply. Not thread-safe: one per video."""
+
+    MARGIN = 0.35  # of the face box on each side: the crop must hold the whole face as it moves
+    CROP_SIDE = 256  # the mesh model sees 192 px anyway; a bigger crop only costs conversion time
+
+    def __init__(self):
+        self._mesh = _mediapipe().face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1,
+                                                     refine_landmarks=False, min_detection_confidence=0.5,
+                                                     min_tracking_confidence=0.5)
+
+    def __call__(self, frame: np.ndarray, hint: np.ndarray) -> np.ndarray | None:
+        """Landmarks (468, 2) in frame pixels near the ``hint`` landmarks, or None."""
+        h, w = frame.shape[:2]
+        (x0, y0), (x1, y1) = hint.min(axis=0), hint.max(axis=0)
+        m = self.MARGIN * max(x1 - x0, y1 - y0)
+        xa, ya, xb, yb = (int(max(0, x0 - m)), int(max(0, y0 - m)), int(min(w, x1 + m)), int(min(h, y1 + m)))
+        if xb - xa < 16 or yb - ya < 16:
+            return None
+        crop = frame[ya:yb, xa:xb]
+        scale = min(1.0, self.CROP_SIDE / max(crop.shape[:2]))
+        if scale < 1:
+            crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        res = self._mesh.process(cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)).multi_face_landmarks
+        if not res:
+            return None
+        ch, cw = crop.shape[:2]
+        return np.array([(xa + p.x * cw / scale, ya + p.y * ch / scale) for p in res[0].landmark], np.float32)
+
+    def close(self) -> None:
+        self._mesh.close()
+
+
 def _smooth(landmarks: np.ndarray, valid: np.ndarray, sigma: float = 1.0) -> np.ndarray:
     """Gaussian smoothing over time within each run of frames that have a face."""
     out = landmarks.copy()

@@ -13,9 +13,12 @@ import pandas as pd
 
 from ..i18n import Msg, plain
 
-#: error_code: the error as a catalogue message (JSON), so each reader sees it in their own language
+#: error_code: the error as a catalogue message (JSON), so each reader sees it in their own language;
+#: qc: the automatic check of the video (JSON); review: to_review / approved / rejected, with its note,
+#: who decided (when login is on) and when
 COLUMNS = ["id", "created", "batch", "audio", "template", "engine", "status", "seconds", "output", "error",
-           "error_code"]
+           "error_code", "qc", "review", "review_note", "reviewer", "reviewed"]
+REVIEW_STATES = ("to_review", "approved", "rejected")
 #: where the job's inputs were kept (so it can be run again); not shown in the history table
 INPUT_COLUMNS = ["audio_path", "template_path", "started", "finished", "options"]
 _SCHEMA = """
@@ -31,6 +34,11 @@ CREATE TABLE IF NOT EXISTS jobs (
     output TEXT,
     error TEXT,
     error_code TEXT,
+    qc TEXT,
+    review TEXT,
+    review_note TEXT,
+    reviewer TEXT,
+    reviewed TEXT,
     audio_path TEXT,
     template_path TEXT,
     started REAL,
@@ -52,7 +60,8 @@ class JobStore:
             c.execute("PRAGMA journal_mode=WAL")
             c.executescript(_SCHEMA)
             have = {r[1] for r in c.execute("PRAGMA table_info(jobs)")}
-            for column in ("options", "error_code"):  # a history from before these were stored
+            for column in ("options", "error_code", "qc", "review", "review_note", "reviewer", "reviewed"):
+                # a history from before these were stored
                 if column not in have:
                     c.execute(f"ALTER TABLE jobs ADD COLUMN {column} TEXT")
 
@@ -120,12 +129,15 @@ class JobStore:
         return dict(zip(COLUMNS, row)) if row else None
 
     def history(self, status: str | None = None, since: str | None = None, until: str | None = None,
-                limit: int = 50, offset: int = 0) -> pd.DataFrame:
-        """Jobs newest first, optionally filtered by status and date (YYYY-MM-DD), one page."""
+                limit: int = 50, offset: int = 0, review: str | None = None) -> pd.DataFrame:
+        """Jobs newest first, optionally filtered by status, review state and date (YYYY-MM-DD), one page."""
         where, args = [], []
         if status and status != "all":
             where.append("status = ?")
             args.append(status)
+        if review and review != "all":
+            where.append("review = ?")
+            args.append(review)
         if since:
             where.append("created >= ?")
             args.append(since)

@@ -20,7 +20,7 @@ GPU = "gpu"  # one concurrency id for every event that uses the machine: they ru
 # what the file pickers offer; the content decides in the end (a renamed file gets a clear message)
 TEMPLATE_TYPES = [".mp4", ".mov", ".avi", ".mkv", ".webm", ".flv", ".m4v", ".jpg", ".jpeg", ".png", ".webp"]
 #: the items table of a batch: column keys (literal, for the catalogue test)
-ITEM_COLUMNS = ["col.number", "col.template", "col.audio", "col.status", "col.details"]
+ITEM_COLUMNS = ["col.number", "col.template", "col.audio", "col.status", "col.qc", "col.details"]
 POLL_S = 0.5  # how often a waiting page is refreshed
 
 T = TypeVar("T")
@@ -72,8 +72,9 @@ def empty_batch_outputs(message: str, lang: str) -> tuple:
 
 def item_rows(view: BatchView, lang: str) -> pd.DataFrame:
     """The items table of a batch view."""
-    return pd.DataFrame([[i.index, i.template, i.audio, i.shown(lang), i.details(lang)] for i in view.items],
-                        columns=columns(ITEM_COLUMNS, lang))
+    rows = [[i.index, i.template, i.audio, i.shown(lang), i.qc.text(lang) if i.qc else "", i.details(lang)]
+            for i in view.items]
+    return pd.DataFrame(rows, columns=columns(ITEM_COLUMNS, lang))
 
 
 def follow(ticket: Ticket, render: Callable[[Ticket], T]) -> Iterator[T]:

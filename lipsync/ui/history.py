@@ -11,8 +11,10 @@ import pandas as pd
 from ..errors import LipsyncError
 from ..i18n import msg, t
 from ..jobs.store import error_msg
+from ..review import qc_of
 from ..studio import Studio
-from ..views import status_text
+from ..views import review_text, status_text
+from . import review as review_panel
 from .common import columns, follow
 from .texts import Texts
 
@@ -37,11 +39,14 @@ def parse_day(text: str) -> str:
 #: the history table's columns as shown (same order as the store's), with their header keys
 HISTORY_COLUMNS = {"id": "col.id", "created": "col.created", "batch": "col.batch", "audio": "col.audio",
                    "template": "col.template", "engine": "col.engine", "status": "col.status",
-                   "seconds": "col.seconds", "output": "col.output", "error": "col.error"}
+                   "review": "col.review", "qc": "col.qc", "seconds": "col.seconds", "output": "col.output",
+                   "error": "col.error"}
 STATUS_FILTER = ["all", "done", "failed", "running", "queued", "interrupted"]
+REVIEW_FILTER = ["all", "to_review", "approved", "rejected"]
 
 
-def history(studio: Studio, status: str, since: str, until: str, page: float | None, lang: str) -> pd.DataFrame:
+def history(studio: Studio, status: str, review: str, since: str, until: str, page: float | None,
+            lang: str) -> pd.DataFrame:
     """One page of the history in words; a date it cannot read is said so (and that filter is left out)."""
     days = []
     for label, text in (("history.from", since), ("history.to", until)):
@@ -51,26 +56,34 @@ def history(studio: Studio, status: str, since: str, until: str, page: float | N
             gr.Warning(t(lang, "history.bad_date", field=msg(label), text=text))
             days.append("")
     page_n = max(1, int(page or 1))
-    df = studio.history(status=status, since=days[0], until=days[1], limit=PAGE, offset=(page_n - 1) * PAGE)
+    df = studio.history(status=status, since=days[0], until=days[1], limit=PAGE, offset=(page_n - 1) * PAGE,
+                        review=review)
     rows = df.astype(object).where(df.notna(), None).to_dict(orient="records")
     for row in rows:
-        error = error_msg(row)
+        error, qc = error_msg(row), qc_of(row)
         row["status"], row["error"] = status_text(row["status"], lang), error.text(lang) if error else None
+        row["review"], row["qc"] = review_text(row["review"], lang), qc.text(lang) if qc else ""
     return pd.DataFrame([[row[c] for c in HISTORY_COLUMNS] for row in rows],
                         columns=columns(list(HISTORY_COLUMNS.values()), lang))
 
 
 def pick_job(studio: Studio, df: pd.DataFrame, lang: str, evt: gr.SelectData):
-    """The clicked job: its id, details in words (the whole error), its video, and the batch ZIP."""
+    """The clicked job: its id, details in words (the whole error, the check and the review), its video,
+    the batch ZIP, its contact sheet and review note."""
     row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
     job = dict(zip(HISTORY_COLUMNS, df.iloc[row]))  # headers are translated: read by position
     out = job["output"] if isinstance(job["output"], str) and Path(job["output"]).is_file() else None
     details = f"**{job['template']}** + {job['audio']}: {job['status']}"
-    if isinstance(job["error"], str) and job["error"]:
-        details += f"  \n{job['error']}"
+    for extra in (job["error"], job["qc"], job["review"]):
+        if isinstance(extra, str) and extra:
+            details += f"  \n{extra}"
     zip_path = studio.resolve_zip(job["batch"])
     files = [f for f in (out, str(zip_path) if zip_path else None) if f]
-    return job["id"], details, out, files or None, gr.update(visible=False)
+    stored = studio.job(job["id"]) or {}
+    qc = qc_of(stored)
+    sheet = studio.settings.outputs_dir / job["batch"] / qc.sheet if qc and qc.sheet else None
+    return (job["id"], details, out, files or None, gr.update(visible=False),
+            str(sheet) if sheet and sheet.is_file() else None, stored.get("review_note") or "")
 
 
 def ask_delete(job_id: str, details: str, lang: str):
@@ -81,12 +94,13 @@ def ask_delete(job_id: str, details: str, lang: str):
     return gr.update(visible=True), t(lang, "history.ask_delete", job=details.splitlines()[0])
 
 
-def delete_job(studio: Studio, job_id: str, status: str, since: str, until: str, page: float | None, lang: str):
+def delete_job(studio: Studio, job_id: str, status: str, review: str, since: str, until: str, page: float | None,
+               lang: str):
     """Second click: delete the video and its history row (the batch ZIP is rebuilt without it)."""
     if job_id:
         studio.delete(job_id)
         gr.Info(t(lang, "history.deleted"))
-    return "", "", None, None, gr.update(visible=False), history(studio, status, since, until, page, lang)
+    return "", "", None, None, gr.update(visible=False), history(studio, status, review, since, until, page, lang)
 
 
 def resume(studio: Studio, batch: str | None, lang: str):
@@ -120,16 +134,22 @@ def status_choices(lang: str) -> list[tuple[str, str]]:
     return [(t(lang, "history.all") if s == "all" else status_text(s, lang), s) for s in STATUS_FILTER]
 
 
+def review_choices(lang: str) -> list[tuple[str, str]]:
+    return [(t(lang, "history.all") if r == "all" else review_text(r, lang), r) for r in REVIEW_FILTER]
+
+
 def build(studio: Studio, tx: Texts, lang: gr.State) -> tuple[gr.Dataframe, list]:
     """The tab; returns the table and its filter inputs (the page refreshes it when opened)."""
     show = partial(history, studio)
     with gr.Row():
-        status = tx.make(gr.Dropdown, {"label": "col.status", "choices": status_choices}, value="all")
+        status = tx.make(gr.Dropdown, {"label": "col.status", "choices": status_choices}, value="all", min_width=120)
+        review = tx.make(gr.Dropdown, {"label": "col.review", "choices": review_choices}, value="all",
+                         min_width=120, elem_id="history-review-filter")
         since = tx.make(gr.Textbox, {"label": "history.from_label"}, placeholder="2026-11-24")
         until = tx.make(gr.Textbox, {"label": "history.to_label"}, placeholder="2026-11-24")
-        page = tx.make(gr.Number, {"label": "history.page"}, value=1, precision=0, minimum=1)
+        page = tx.make(gr.Number, {"label": "history.page"}, value=1, precision=0, minimum=1, min_width=80)
         refresh = tx.make(gr.Button, {"value": "history.refresh"})
-    table = tx.make(gr.Dataframe, {"label": "history.table"}, value=show("all", "", "", 1, tx.lang),
+    table = tx.make(gr.Dataframe, {"label": "history.table"}, value=show("all", "all", "", "", 1, tx.lang),
                     interactive=False, wrap=True, elem_id="history-table")
     with gr.Row():
         job = tx.make(gr.Textbox, {"label": "history.selected"}, interactive=False, elem_id="history-job")
@@ -142,18 +162,19 @@ def build(studio: Studio, tx: Texts, lang: gr.State) -> tuple[gr.Dataframe, list
     with gr.Row():
         video = tx.make(gr.Video, {"label": "history.output"}, interactive=False)
         files = tx.make(gr.File, {"label": "history.download"}, file_count="multiple", interactive=False)
+    inputs = [status, review, since, until, page, lang]
+    sheet, note = review_panel.build(studio, tx, lang, job, details, files, table, inputs)
     with gr.Row():
         batches = tx.make(gr.Dropdown, {"label": "history.interrupted"}, choices=studio.resumable_batches(),
                           elem_id="resumable", allow_custom_value=True)
         resume_btn = tx.make(gr.Button, {"value": "history.resume"})
     resume_status = gr.Markdown()
-    inputs = [status, since, until, page, lang]
     resume_btn.click(partial(resume, studio), [batches, lang], resume_status, api_name="resume",
                      concurrency_limit=None).then(partial(resumable_choices, studio), None, batches,
                                                   api_name=False).then(show, inputs, table, api_name=False)
     refresh.click(show, inputs, table, api_name="history").then(
         partial(resumable_choices, studio), None, batches, api_name=False)
-    for comp in (status, page):
+    for comp in (status, review, page):
         comp.change(show, inputs, table, api_name=False)
     for comp in (since, until):
         comp.submit(show, inputs, table, api_name=False)
@@ -162,7 +183,7 @@ def build(studio: Studio, tx: Texts, lang: gr.State) -> tuple[gr.Dataframe, list
     def on_select(df: pd.DataFrame, lang: str, evt: gr.SelectData):  # Gradio finds SelectData by this annotation
         return pick_job(studio, df, lang, evt)
 
-    table.select(on_select, [table, lang], [job, details, video, files, confirm_row], api_name=False)
+    table.select(on_select, [table, lang], [job, details, video, files, confirm_row, sheet, note], api_name=False)
     delete.click(ask_delete, [job, details, lang], [confirm_row, question], api_name=False)
     cancel.click(lambda: gr.update(visible=False), None, confirm_row, api_name=False)
     confirm.click(partial(delete_job, studio), [job, *inputs], [job, details, video, files, confirm_row, table],

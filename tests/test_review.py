@@ -1,0 +1,146 @@
+"""Issue 12: an automatic check on every video, and a review step that survives restarts."""
+from __future__ import annotations
+
+import zipfile
+
+import numpy as np
+import pytest
+import requests
+import soundfile as sf
+from conftest import EXAMPLES, make, shared, start_app, wait_status
+
+from lipsync import Settings, Studio
+from lipsync.audio import load_audio
+from lipsync.qc import check_video, time_ranges
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory) -> Studio:
+    base = tmp_path_factory.mktemp("review")
+    return Studio(Settings(outputs_dir=base / "out", data_dir=base / "data"))
+
+
+def test_time_ranges_are_whole_seconds_and_merge_what_touches():
+    mask = np.zeros(250, bool)
+    mask[25:50] = True       # 1.0-2.0 s
+    mask[60:62] = True       # 2.4 s: touches the first once rounded
+    mask[200] = True         # 8.0 s
+    assert time_ranges(mask, 25.0) == ["0:01-0:03", "0:08-0:09"]
+    assert time_ranges(np.zeros(10, bool), 25.0) == []
+
+
+def test_a_good_output_is_good_and_the_same_mouth_under_other_speech_is_not(studio, tmp_path):
+    item = studio.generate(shared("a4_zh_news.wav"), shared("v1_retalk_face1.mp4"))
+    qc = item.result.qc
+    assert item.status == "done" and qc.verdict == "good", qc
+    assert qc.sync >= 0.5 and abs(qc.lag) <= 2 and qc.face_share == 1.0 and qc.untouched == []
+    sheet = item.output.parent / qc.sheet
+    assert sheet.is_file() and sheet.stat().st_size > 1000
+    # the same video with unrelated speech: the mouth moves, but not with this sound
+    other = make(["-i", str(item.output), "-i", str(shared("a6_fr_macron.wav")), "-map", "0:v", "-map", "1:a",
+                  "-c:v", "copy", "-shortest"], tmp_path / "other_speech.mp4")
+    bad = check_video(other)
+    assert bad.verdict in ("check", "poor") and bad.sync < 0.35, bad
+    assert any(r.key in ("qc.r_sync_poor", "qc.r_sync_low") for r in bad.reasons)
+    assert "口型" in bad.text("zh") or "嘴型" in bad.text("zh")
+
+
+def test_a_face_covered_for_a_second_is_reported_with_its_time_range(studio, tmp_path):
+    covered = make(["-i", str(shared("v4_retalk_face5.mp4")), "-vf",
+                    "drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill:enable='between(t,1,2)'", "-an",
+                    "-c:v", "libx264", "-crf", "16"], tmp_path / "covered.mp4")
+    speech = load_audio(shared("a1_en_hdtf_radio34.wav")).samples[: 16000 * 4]  # shorter than the template
+    audio = tmp_path / "speech4s.wav"
+    sf.write(audio, speech, 16000)
+    item = studio.generate(audio, covered)
+    qc = item.result.qc
+    assert item.status == "done", item.error
+    assert qc.untouched == ["0:01-0:02"] or qc.untouched == ["0:01-0:03"], qc.untouched
+    assert 0.65 < qc.face_share < 0.8 and qc.verdict == "poor"
+    assert any(r.key == "qc.r_no_face" and "0:01-0:0" in r.text("zh") for r in qc.reasons)
+
+
+def test_review_decisions_survive_a_restart_and_the_approved_zip_holds_exactly_them(tmp_path):
+    settings = Settings(outputs_dir=tmp_path / "out", data_dir=tmp_path / "data")
+    first = Studio(settings)
+    templates = [EXAMPLES / "demo_face.png", shared("p1_hallo6.jpg"), shared("p3_sadtalker_people0.png")]
+    batch = first.generate_batch([EXAMPLES / "demo_speech.wav"], templates)
+    ids = [i.job_id for i in batch.items]
+    assert [i.status for i in batch.items] == ["done"] * 3
+    assert all(first.job(j)["review"] == "to_review" and first.job(j)["qc"] for j in ids)
+    first.review(ids[0], "approved", "fine", reviewer="wang")
+    first.review(ids[1], "rejected", "mouth too wide at 0:02")
+    first.review(ids[2], "approved")
+    first.review(ids[2], "to_review")
+    with pytest.raises(Exception) as bad:
+        first.review(ids[0], "maybe")
+    assert bad.value.code == "err.bad_decision"
+
+    again = Studio(settings)  # a restart: everything comes from the history
+    rows = [again.job(j) for j in ids]
+    assert [r["review"] for r in rows] == ["approved", "rejected", "to_review"]
+    assert rows[0]["reviewer"] == "wang" and rows[1]["review_note"] == "mouth too wide at 0:02"
+    assert again.reviews.counts(batch.folder.name) == {"to_review": 1, "approved": 1, "rejected": 1}
+    assert set(again.history(review="approved")["id"]) == {ids[0]}
+    with zipfile.ZipFile(again.approved_zip(batch.folder.name)) as z:
+        assert z.namelist() == [batch.items[0].output.name]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("review_app")
+    proc, url = start_app(tmp)
+    yield url
+    proc.terminate()
+    proc.wait(20)
+
+
+def test_http_items_carry_the_check_and_take_review_decisions(app):
+    files = [("audio", open(EXAMPLES / "demo_speech.wav", "rb")),
+             ("videos", open(EXAMPLES / "demo_face.png", "rb")), ("videos", open(EXAMPLES / "demo_face.png", "rb"))]
+    job = requests.post(app + "api/v1/generate/batch", files=files).json()
+    done = wait_status(job["status_url"], lambda s: s["state"] == "done")
+    first, second = done["items"]
+    assert first["qc"]["verdict"] in ("good", "check", "poor") and first["qc"]["face_share"] == 1.0
+    assert isinstance(first["qc"]["sync"], float) and first["review"] == "to_review"
+    r = requests.post(app + f"api/v1/items/{first['job_id']}/review", json={"decision": "approved", "note": "ok"})
+    assert r.status_code == 200 and r.json()["review"] == "approved"
+    r = requests.post(app + f"api/v1/items/{second['job_id']}/review", json={"decision": "publish"})
+    assert r.status_code == 400 and r.json()["code"] == "err.bad_decision"
+    again = requests.get(job["status_url"]).json()
+    assert [i["review"] for i in again["items"]] == ["approved", "to_review"]
+    assert again["items"][0]["review_note"] == "ok"
+    assert "1 approved, 0 rejected, 1 to review" in again["message"]
+    z = requests.get(app + f"api/v1/batches/{done['batch']}/zip", params={"approved": 1})
+    assert z.status_code == 200
+    import io
+
+    assert zipfile.ZipFile(io.BytesIO(z.content)).namelist() == [first["output"]]
+
+
+def test_a_reviewer_approves_in_the_history_tab(app):
+    import shutil
+
+    from playwright.sync_api import expect, sync_playwright
+
+    files = [("audio", open(EXAMPLES / "demo_speech.wav", "rb")), ("videos", open(EXAMPLES / "demo_face.png", "rb"))]
+    job = requests.post(app + "api/v1/generate/batch", files=files).json()
+    done = wait_status(job["status_url"], lambda s: s["state"] == "done")
+    name = done["items"][0]["output"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        page.goto(app)
+        page.get_by_role("tab", name="History").click()
+        table = page.locator("#history-table")
+        expect(table).to_contain_text(name, timeout=20_000)
+        table.get_by_text(name).locator("visible=true").first.click()
+        expect(page.locator("#review-sheet img")).to_be_visible(timeout=10_000)  # the mouths at a glance
+        page.locator("#review-note textarea").fill("looks right")
+        page.get_by_role("button", name="Approve", exact=True).click()
+        page.get_by_text("Saved: approved.").wait_for(timeout=10_000)
+        browser.close()
+    row = requests.get(job["status_url"]).json()["items"][0]
+    assert row["review"] == "approved" and row["review_note"] == "looks right"
