@@ -142,6 +142,10 @@ class ReviewIn(BaseModel):
     note: str = ""
 
 
+class RerunIn(BaseModel):
+    engine: str | None = None
+
+
 def _review_routes(router: APIRouter, studio: Studio, credentials: list[tuple[str, str]] | None) -> None:
     """A reviewer's decision on one finished video (the login name is recorded when login is on)."""
     security = HTTPBasic(auto_error=False)
@@ -154,6 +158,15 @@ def _review_routes(router: APIRouter, studio: Studio, credentials: list[tuple[st
             return refused(404 if e.code == "err.nothing_to_review" else 400, e)
         return {"job_id": job_id, "review": row["review"], "review_note": row["review_note"],
                 "reviewer": row["reviewer"], "reviewed": row["reviewed"]}
+
+    @router.post("/items/{job_id}/rerun", status_code=202)
+    async def rerun(request: Request, job_id: str, body: RerunIn | None = None):
+        """Make one video again (optionally with another engine); its old version stays until it is done."""
+        try:
+            ticket = studio.rerun(job_id, body.engine if body else None)
+        except LipsyncError as e:
+            return refused(404 if e.code == "err.no_such_job" else 400, e)
+        return ticket_json(studio.view(ticket), str(request.base_url))
 
 
 def _job_routes(router: APIRouter, studio: Studio) -> None:

@@ -40,6 +40,7 @@ class ItemResult:
     audio_path: Path = Path()
     template_path: Path = Path()
     planned: Path = Path()  #: where the output is written when the item succeeds
+    options: JobOptions | None = None  #: this item's own options (a re-run with another engine), else the batch's
 
     def to_json(self, folder: Path | None = None) -> dict:
         out = {"job_id": self.job_id, "audio": self.audio, "template": self.template, "status": self.status,
@@ -148,10 +149,12 @@ class BatchRun:
                                          audio_path=str(item.audio_path), template_path=str(item.template_path),
                                          output=str(item.planned), options=opts)
 
-    def run(self, batch: BatchResult, progress: BatchProgressFn | None = None) -> BatchResult:
+    def run(self, batch: BatchResult, progress: BatchProgressFn | None = None,
+            only: Sequence[int] | None = None) -> BatchResult:
+        """Run the items not done yet (or only the items at the indices ``only``), in order."""
         write_manifest(batch)
         for n, item in enumerate(batch.items):
-            if item.status != "done":
+            if (item.status != "done" and only is None) or (only is not None and n in only):
                 self._run_item(batch, n, item, progress)
         log.info("batch %s: %d done, %d failed", batch.folder.name, len(batch.done), len(batch.failed))
         return batch
@@ -163,7 +166,7 @@ class BatchRun:
         report(Progress("checking", 0.0, msg("progress.starting", file=item.template)))
         t0 = time.perf_counter()
         try:
-            spec = JobSpec(item.audio_path, item.template_path, item.planned, batch.options)
+            spec = JobSpec(item.audio_path, item.template_path, item.planned, item.options or batch.options)
             item.result = run_job(spec, self.runtime, report)
             item.output, item.status = item.result.output, "done"
         except LipsyncError as e:

@@ -12,7 +12,7 @@ import os
 import shutil
 import uuid
 import zipfile
-from dataclasses import fields
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -26,6 +26,7 @@ from .batch import (
     ItemResult,
     failed_batch,
     plan_batch,
+    write_manifest,
     zip_path_for,
 )
 from .config import JobOptions, Settings
@@ -33,7 +34,9 @@ from .engines import spec_for
 from .errors import EngineError, LipsyncError, OutputError
 from .face import content_hash
 from .files import atomic_path
+from .i18n import Msg
 from .jobs import JobRunner, JobStore, Ticket
+from .jobs.store import error_msg
 from .media.encode import PARTIAL_SUFFIX
 from .naming import new_batch_dir, safe_stem
 from .pipeline import analyse, probe_template
@@ -177,6 +180,15 @@ class Studio:
 
     def load_batch(self, batch_name: str) -> BatchResult:
         """A recorded batch as it stands (done items kept; the others waiting again, marked queued)."""
+        batch = self._recorded_batch(batch_name)
+        for item in batch.items:
+            if item.status != "done":
+                item.status, item.error = "waiting", None
+                self.store.update(item.job_id, status="queued", error=None)
+        return batch
+
+    def _recorded_batch(self, batch_name: str) -> BatchResult:
+        """A batch from the history: finished items with their videos, the others failed as recorded."""
         rows = self.store.batch_rows(batch_name)
         if not rows:
             raise LipsyncError("err.no_such_batch", batch=batch_name)
@@ -187,13 +199,42 @@ class Studio:
             out = Path(row["output"]) if row["output"] else None
             done = row["status"] == "done" and out is not None and out.is_file()
             batch.items.append(ItemResult(
-                audio=row["audio"], template=row["template"], status="done" if done else "waiting",
-                output=out if done else None, seconds=row["seconds"] or 0.0, job_id=row["id"],
-                audio_path=Path(row["audio_path"] or ""), template_path=Path(row["template_path"] or ""),
-                planned=out or Path()))
-            if not done:
-                self.store.update(row["id"], status="queued", error=None)
+                audio=row["audio"], template=row["template"], status="done" if done else "failed",
+                output=out if done else None, error=None if done else error_msg(row), seconds=row["seconds"] or 0.0,
+                job_id=row["id"], audio_path=Path(row["audio_path"] or ""),
+                template_path=Path(row["template_path"] or ""), planned=out or Path()))
         return batch
+
+    def rerun(self, job_id: str, engine: str | None = None) -> Ticket:
+        """Queue one video of a batch again (same inputs, optionally another engine). The old video stays
+        until the new one is done; then the new one takes its place (name, history row, ZIP)."""
+        row = self.store.get(job_id)
+        if row is None:
+            raise LipsyncError("err.no_such_job", job=job_id)
+        batch = self._recorded_batch(row["batch"])
+        old = next(i for i in batch.items if i.job_id == job_id)
+        options = self.options(engine or batch.options.engine, **{
+            f.name: getattr(batch.options, f.name) for f in fields(JobOptions) if f.name != "engine"})
+        again = replace(old, status="waiting", output=None, error=None, result=None, options=options,
+                        planned=Path(row["output"] or old.planned))
+        again.job_id = self.store.add(batch.folder.name, again.audio, again.template, options.engine,
+                                      audio_path=str(again.audio_path), template_path=str(again.template_path),
+                                      output=str(again.planned), options=json.dumps(asdict(options)))
+        batch.items.append(again)
+
+        def work(ticket: Ticket) -> BatchResult:
+            self._batches.run(batch, lambda p: setattr(ticket, "progress", p), only=[len(batch.items) - 1])
+            if again.status == "done":  # the new video has replaced the old file: the old row goes
+                batch.items.remove(old)
+                self.store.delete(job_id)
+                write_manifest(batch)
+            if batch.done:
+                self.zip_batch(batch)
+            return batch
+
+        ticket = self.runner.submit("rerun", work)
+        ticket.progress = BatchProgress(0, len(batch.items), "queued", 0.0, Msg("common.empty"), tuple(batch.items))
+        return ticket
 
     def _queue(self, kind: str, batch: BatchResult) -> Ticket:
         def work(ticket: Ticket) -> BatchResult:
@@ -203,7 +244,7 @@ class Studio:
 
         ticket = self.runner.submit(kind, work)
         # the planned items are visible while the job waits
-        ticket.progress = BatchProgress(0, len(batch.items), "queued", 0.0, "", tuple(batch.items))
+        ticket.progress = BatchProgress(0, len(batch.items), "queued", 0.0, Msg("common.empty"), tuple(batch.items))
         return ticket
 
     # -- viewing queued work -------------------------------------------------------------------------

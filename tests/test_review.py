@@ -1,6 +1,7 @@
 """Issue 12: an automatic check on every video, and a review step that survives restarts."""
 from __future__ import annotations
 
+import shutil
 import zipfile
 
 import numpy as np
@@ -118,6 +119,13 @@ def test_http_items_carry_the_check_and_take_review_decisions(app):
     import io
 
     assert zipfile.ZipFile(io.BytesIO(z.content)).namelist() == [first["output"]]
+    # make the second one again: a new job, and the batch keeps two videos
+    r = requests.post(app + f"api/v1/items/{second['job_id']}/rerun", json={"engine": "builtin"})
+    assert r.status_code == 202, r.text
+    redone = wait_status(r.json()["status_url"], lambda s: s["state"] == "done")
+    assert [i["status"] for i in redone["items"]] == ["done", "done"]
+    assert redone["items"][1]["output"] == second["output"] and redone["items"][1]["job_id"] != second["job_id"]
+    assert requests.post(app + "api/v1/items/nope/rerun").status_code == 404
 
 
 def test_a_reviewer_approves_in_the_history_tab(app):
@@ -144,3 +152,35 @@ def test_a_reviewer_approves_in_the_history_tab(app):
         browser.close()
     row = requests.get(job["status_url"]).json()["items"][0]
     assert row["review"] == "approved" and row["review_note"] == "looks right"
+
+
+def test_one_video_is_made_again_in_place_and_a_failed_attempt_keeps_the_old_one(tmp_path):
+    studio = Studio(Settings(outputs_dir=tmp_path / "out", data_dir=tmp_path / "data"))
+    photo = tmp_path / "photo.jpg"  # a copy: the test takes it away later
+    shutil.copyfile(shared("p1_hallo6.jpg"), photo)
+    batch = studio.generate_batch([EXAMPLES / "demo_speech.wav"], [EXAMPLES / "demo_face.png", photo])
+    first, second = batch.items
+    studio.review(first.job_id, "rejected", "redo")
+    before = first.output.stat().st_mtime_ns
+
+    ticket = studio.rerun(first.job_id)
+    assert ticket.wait(300) and ticket.state == "done"
+    rows = studio.store.batch_rows(batch.folder.name)
+    assert len(rows) == 2 and first.job_id not in {r["id"] for r in rows}  # the new row took its place
+    new = next(r for r in rows if r["output"] == str(first.output))
+    assert new["status"] == "done" and new["review"] == "to_review" and new["qc"]
+    assert first.output.stat().st_mtime_ns > before
+    with zipfile.ZipFile(batch.zip_path) as z:
+        assert sorted(z.namelist()) == sorted([first.output.name, second.output.name, "manifest.json"])
+    manifest = __import__("json").loads(batch.manifest.read_text())
+    assert [i["status"] for i in manifest["items"]] == ["done", "done"]
+
+    # inputs gone: the attempt fails, the old video and its row stay as they were
+    kept = second.output.read_bytes()
+    assert next(r for r in rows if r["id"] == second.job_id)["template_path"] == str(photo)
+    photo.unlink()
+    ticket = studio.rerun(second.job_id)
+    assert ticket.wait(300)
+    assert studio.job(second.job_id)["status"] == "done" and second.output.read_bytes() == kept
+    failed = [r for r in studio.store.batch_rows(batch.folder.name) if r["status"] == "failed"]
+    assert len(failed) == 1 and "no longer available" in failed[0]["error"]

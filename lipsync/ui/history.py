@@ -163,7 +163,7 @@ def build(studio: Studio, tx: Texts, lang: gr.State) -> tuple[gr.Dataframe, list
         video = tx.make(gr.Video, {"label": "history.output"}, interactive=False)
         files = tx.make(gr.File, {"label": "history.download"}, file_count="multiple", interactive=False)
     inputs = [status, review, since, until, page, lang]
-    sheet, note = review_panel.build(studio, tx, lang, job, details, files, table, inputs)
+    sheet, note = review_panel.build(studio, tx, lang, job, details, files, table, inputs, show)
     with gr.Row():
         batches = tx.make(gr.Dropdown, {"label": "history.interrupted"}, choices=studio.resumable_batches(),
                           elem_id="resumable", allow_custom_value=True)
