@@ -95,10 +95,10 @@ def _generate_routes(router: APIRouter, studio: Studio) -> None:
         finally:
             Path(tmp.name).unlink(missing_ok=True)
 
-    async def submit(audio: UploadFile, videos: list[UploadFile], engine: str | None) -> Ticket:
+    async def submit(audio: UploadFile, videos: list[UploadFile], engine: str | None, face: int | None) -> Ticket:
         """Queue the job; raises LipsyncError (answered with 400) when the engine cannot run."""
         studio.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        options = studio.options(engine)
+        options = studio.options(engine, face=face)
         a = await save(audio)
         vs = [await save(v) for v in videos]
         names = {str(a): audio.filename or a.name, **{str(p): v.filename or p.name for p, v in zip(vs, videos)}}
@@ -106,10 +106,10 @@ def _generate_routes(router: APIRouter, studio: Studio) -> None:
 
     @router.post("/generate/single")
     async def generate_single(request: Request, audio: UploadFile = File(...), video: UploadFile = File(...),
-                              engine: str | None = Form(None)):
+                              engine: str | None = Form(None), face: int | None = Form(None)):
         """Lip-sync one template to one audio; waits for the result (queued behind other jobs)."""
         try:
-            ticket = await submit(audio, [video], engine)
+            ticket = await submit(audio, [video], engine, face)
         except LipsyncError as e:
             return refused(400, e)
         await asyncio.to_thread(ticket.wait)
@@ -127,10 +127,11 @@ def _generate_routes(router: APIRouter, studio: Studio) -> None:
 
     @router.post("/generate/batch", status_code=202)
     async def generate_batch(request: Request, audio: UploadFile = File(...),
-                             videos: list[UploadFile] = File(...), engine: str | None = Form(None)):
+                             videos: list[UploadFile] = File(...), engine: str | None = Form(None),
+                             face: int | None = Form(None)):
         """Queue one audio x many templates; poll ``status_url``."""
         try:
-            ticket = await submit(audio, videos, engine)
+            ticket = await submit(audio, videos, engine, face)
         except LipsyncError as e:
             return refused(400, e)
         return ticket_json(studio.view(ticket), str(request.base_url))

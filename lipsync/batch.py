@@ -112,19 +112,23 @@ BatchProgressFn = Callable[[BatchProgress], None]
 
 
 def plan_batch(folder: Path, audios: Sequence[str | Path], templates: Sequence[str | Path],
-               options: JobOptions, names: dict[str, str] | None = None) -> BatchResult:
+               options: JobOptions, names: dict[str, str] | None = None,
+               faces: dict[str, int] | None = None) -> BatchResult:
     """Every audio x every template, with readable unique output names in ``folder`` (pure: nothing
     is written). ``names`` maps an input path to the name the user knows it by (uploads get
-    temporary paths); ``options.engine`` must already be resolved."""
-    names = names or {}
+    temporary paths); ``faces`` maps a template path to the face that speaks in it (library
+    templates); ``options.engine`` must already be resolved."""
+    names, faces = names or {}, faces or {}
     label = lambda p: names.get(str(p), Path(p).name)
     batch = BatchResult(folder=folder, options=options)
     taken: set[str] = set()
     for a in audios:
         for t in templates:
+            face = faces.get(str(t))
             batch.items.append(ItemResult(audio=label(a), template=label(t), audio_path=Path(a),
                                           template_path=Path(t), planned=folder / output_name(label(t), label(a),
-                                                                                               taken)))
+                                                                                               taken),
+                                          options=replace(options, face=face) if face else None))
     return batch
 
 

@@ -26,6 +26,7 @@ def build_parser(lang: str) -> argparse.ArgumentParser:
     p.add_argument("--engine", "-e", default=None, help=t(lang, "cli.engine"))
     p.add_argument("--out", "-o", type=Path, default=None, help=t(lang, "cli.out"))
     p.add_argument("--crf", type=int, default=13, help=t(lang, "cli.crf"))
+    p.add_argument("--face", type=int, default=None, help=t(lang, "cli.face"))
     p.add_argument("--quiet", "-q", action="store_true", help=t(lang, "cli.quiet"))
     return p
 
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(settings.data_dir / "logs", console=logging.WARNING)
     studio = Studio(settings)  # the same history as the web app when pointed at the same data folder
     try:
-        options = studio.options(args.engine, crf=args.crf)
+        options = studio.options(args.engine, crf=args.crf, face=args.face)
     except LipsyncError as e:
         sys.stderr.write(f"{e.text(lang)}\n")
         return 2

@@ -68,3 +68,6 @@ class JobOptions:
     mouth_strength: float = 1.0
     #: check every finished video (lip-sync, face coverage, flicker) for the reviewer
     qc: bool = True
+    #: which face speaks when the template shows several: 1, 2, ... counted left to right; None = the one
+    #: MediaPipe finds
+    face: int | None = None

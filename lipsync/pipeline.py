@@ -90,7 +90,7 @@ def analyse(info: MediaInfo, options: JobOptions, cache: FaceCache, digest: str 
     fps = template_fps(info, options)
     est = max(1, int((info.duration or 1) * float(fps)))
     return cache.get(info, fps, digest, progress=lambda i: progress(
-        Progress("analysing", min(i / est, 1.0), msg("progress.analysing", frame=i))))
+        Progress("analysing", min(i / est, 1.0), msg("progress.analysing", frame=i))), face=options.face)
 
 
 def render_frames(engine: Engine, state, job: RenderJob, spool: Path,

@@ -55,11 +55,15 @@ class TemplateReport:
     has_sound: bool = True     #: the template file has an audio track
     verdict: str = "good"
     reasons: list[Msg] = field(default_factory=list)
+    faces: int = 1             #: faces in the picture (the user picks the one that speaks when more)
+    #: those faces as small BGR pictures, left to right (shown, never stored)
+    thumbs: list = field(default_factory=list, repr=False)
     advice: list[Msg] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """Facts, verdict, and reasons / advice as English text (with the reasons' codes, for scripts)."""
         out = asdict(self)
+        out.pop("thumbs")
         out["reasons"], out["advice"] = [str(m) for m in self.reasons], [str(m) for m in self.advice]
         out["reason_codes"] = [m.key for m in self.reasons]
         return out

@@ -32,11 +32,12 @@ from .batch import (
 from .config import JobOptions, Settings
 from .engines import spec_for
 from .errors import EngineError, LipsyncError, OutputError
-from .face import content_hash
+from .face.analyse import find_faces
 from .files import atomic_path
 from .i18n import Msg
 from .jobs import JobRunner, JobStore, Ticket
 from .jobs.store import error_msg
+from .library import TemplateLibrary
 from .media.encode import PARTIAL_SUFFIX
 from .naming import new_batch_dir, safe_stem
 from .pipeline import analyse, probe_template
@@ -77,6 +78,7 @@ class Studio:
         self.runner = JobRunner()
         self._batches = BatchRun(self.runtime, self.store)
         self.reviews = Reviews(self.store, self.settings.outputs_dir)
+        self.library_store = TemplateLibrary(self.settings.data_dir / "library")
 
     @property
     def engines(self):
@@ -126,7 +128,7 @@ class Studio:
 
     def plan(self, audios: Sequence[str | Path], templates: Sequence[str | Path],
              options: JobOptions | None = None, names: dict[str, str] | None = None,
-             folder: Path | None = None) -> BatchResult:
+             folder: Path | None = None, faces: dict[str, int] | None = None) -> BatchResult:
         """A batch ready to run in a new output folder; if the folder cannot be made, every item is
         already failed with the reason (the caller, and the app, go on)."""
         options = self.options(**{f.name: getattr(options, f.name) for f in fields(JobOptions)}) \
@@ -138,8 +140,8 @@ class Studio:
             target = Path(folder or self.settings.outputs_dir)
             reason = OutputError("err.output_folder_create", folder=str(target), detail=e.strerror or str(e))
             log.error("batch not started: %s", reason)
-            return failed_batch(plan_batch(target, audios, templates, options, names), reason.msg)
-        batch = plan_batch(target, audios, templates, options, names)
+            return failed_batch(plan_batch(target, audios, templates, options, names, faces), reason.msg)
+        batch = plan_batch(target, audios, templates, options, names, faces)
         self._batches.record_planned(batch)
         return batch
 
@@ -165,9 +167,11 @@ class Studio:
 
     def submit(self, audios: Sequence[str | Path], templates: Sequence[str | Path],
                options: JobOptions | None = None, names: dict[str, str] | None = None,
-               kind: str = "batch") -> Ticket:
-        """Plan now (the items are in the history at once) and queue the run on the runner."""
-        batch = self.plan(audios, templates, options, names)
+               kind: str = "batch", faces: dict[str, int] | None = None) -> Ticket:
+        """Plan now (the items are in the history at once) and queue the run on the runner; library
+        templates speak with their chosen face unless ``faces`` says otherwise."""
+        faces = {**{str(t): f for t in templates if (f := self._library_face_of(t))}, **(faces or {})}
+        batch = self.plan(audios, templates, options, names, faces=faces)
         return self._queue(kind, batch)
 
     def resume(self, batch_name: str) -> Ticket:
@@ -283,76 +287,65 @@ class Studio:
         return folder if folder.parent == root and folder.is_dir() else None
 
     # -- templates -----------------------------------------------------------------------------------
-    def check_template(self, path: str | Path, name: str | None = None) -> Ticket:
+    def check_template(self, path: str | Path, name: str | None = None, face: int | None = None) -> Ticket:
         """Queue a template check on the runner (it shares the machine with the jobs)."""
-        return self.runner.submit("check", lambda _t: self.check_template_now(path, name))
+        return self.runner.submit("check", lambda _t: self.check_template_now(path, name, face))
 
-    def check_template_now(self, path: str | Path, name: str | None = None) -> TemplateReport:
-        """Evaluate a template now (its face analysis is cached for later jobs)."""
+    def check_template_now(self, path: str | Path, name: str | None = None, face: int | None = None) -> TemplateReport:
+        """Evaluate a template now (its face analysis is cached for later jobs), with the faces it shows."""
         info = probe_template(Path(path))
-        track = analyse(info, JobOptions(), self.runtime.face_cache)
+        track = analyse(info, JobOptions(face=face), self.runtime.face_cache)
         report = evaluate(info, track)
+        report.thumbs = find_faces(info)
+        report.faces = len(report.thumbs)
         if name:
             report.name = name
         return report
 
     @property
     def library_dir(self) -> Path:
-        return self.settings.data_dir / "library"
+        return self.library_store.folder
 
-    def add_to_library(self, path: str | Path, name: str | None = None) -> tuple[Path, TemplateReport]:
+    def add_to_library(self, path: str | Path, name: str | None = None,
+                       face: int | None = None) -> tuple[Path, TemplateReport]:
         """Check a template and keep it in the library if it is usable (by content: the same video is
-        stored once). Raises LipsyncError with the verdict's reasons when it is not."""
+        stored once), with the face that speaks. Raises LipsyncError with the verdict's reasons when not."""
         path = Path(path)
         name = name or path.name
-        report = self.check_template_now(path, name)
+        report = self.check_template_now(path, name, face)
         if report.verdict == "poor":
             raise LipsyncError("err.not_added", file=name, reasons=report.reasons)
-        return self._keep_in_library(path, name), report
+        return self.library_store.keep(path, name, face), report
 
-    def add_to_library_queued(self, path: str | Path, name: str | None = None) -> Ticket:
+    def add_to_library_queued(self, path: str | Path, name: str | None = None, face: int | None = None) -> Ticket:
         """``add_to_library`` on the runner (its check shares the machine with the jobs)."""
-        return self.runner.submit("check", lambda _t: self.add_to_library(path, name))
+        return self.runner.submit("check", lambda _t: self.add_to_library(path, name, face))
 
     def rename_in_library(self, entry: Path, new_name: str) -> Path:
-        """Give a library template another name (its face analysis stays cached: same content)."""
-        entry = self._library_entry(entry)
-        digest = entry.name.split("__", 1)[0]
-        target = entry.with_name(f"{digest}__{safe_stem(new_name)}{entry.suffix}")
-        entry.rename(target)
-        return target
+        """Give a library template another name."""
+        return self.library_store.rename(entry, new_name)
 
     def remove_from_library(self, entry: Path) -> None:
-        self._library_entry(entry).unlink()
-
-    def _library_entry(self, entry: Path) -> Path:
-        entry = Path(entry)
-        if entry.resolve().parent != self.library_dir.resolve() or not entry.is_file():
-            raise LipsyncError("err.not_in_library", file=entry.name)
-        return entry
-
-    def _keep_in_library(self, path: Path, name: str) -> Path:
-        digest = content_hash(path)[:12]
-        self.library_dir.mkdir(parents=True, exist_ok=True)
-        for existing in self.library_dir.glob(f"{digest}__*"):
-            return existing
-        suffix = Path(name).suffix.lower() if Path(name).suffix else path.suffix
-        target = self.library_dir / f"{digest}__{safe_stem(name)}{suffix}"
-        with atomic_path(target) as tmp:
-            shutil.copyfile(path, tmp)
-        return target
+        self.library_store.remove(entry)
 
     def library(self) -> list[Path]:
         """Templates kept in the library, newest first."""
-        if not self.library_dir.is_dir():
-            return []
-        files = [p for p in self.library_dir.iterdir() if p.is_file() and not p.name.startswith(".")]
-        return sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)
+        return self.library_store.entries()
+
+    def library_face(self, entry: Path) -> int | None:
+        """The face chosen for a library template."""
+        return self.library_store.face(entry)
+
+    def _library_face_of(self, template: str | Path) -> int | None:
+        try:
+            return self.library_store.face(self.library_store.entry(Path(template)))
+        except LipsyncError:
+            return None  # not a library template
 
     @staticmethod
     def library_label(path: Path) -> str:
         """The name a library file is shown by (without its content-hash prefix)."""
-        return path.name.split("__", 1)[-1]
+        return TemplateLibrary.label(path)
 
     # -- uploads, history, downloads -----------------------------------------------------------------
     @property

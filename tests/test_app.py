@@ -92,7 +92,8 @@ def test_gradio_client_single_and_batch(client):
     assert [row[3] for row in table["data"]] == ["done", "done"]
     assert len(gallery) == 2
     assert any(str(d).endswith(".zip") for d in downloads)
-    report, details = client.predict(handle_file(str(shared("v4_retalk_face5.mp4"))), api_name="/check_template")
+    report, details, _faces, _face = client.predict(handle_file(str(shared("v4_retalk_face5.mp4"))),
+                                                    api_name="/check_template")
     assert "GOOD" in report and details["face_share"] > 0.9
     df = client.predict("done", "all", "", "", 1, api_name="/history")
     assert len(df["data"]) >= 3

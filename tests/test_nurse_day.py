@@ -191,3 +191,27 @@ def test_logs_tab_shows_the_newest_lines_first_in_plain_words(app, page):
     assert "lipsync.batch:" not in box.input_value() and re.match(r"\d\d:\d\d:\d\d  ", lines[0])
     stamps = [line[:8] for line in lines if re.match(r"\d\d:\d\d:\d\d  ", line)]
     assert stamps == sorted(stamps, reverse=True)
+
+
+def test_a_template_check_behind_a_batch_says_it_waits_then_captions_and_the_history_zip(app, page, speech):
+    url, _ = app
+    job = _post_batch(url, speech, [EXAMPLES / "demo_face.png"] * 6)  # keeps the runner busy a while
+    wait_status(job["status_url"], lambda s: s["state"] == "running")
+    open_tab(page, url, "Templates")
+    page.locator("#template-file input[type=file]").set_input_files(str(EXAMPLES / "demo_face.png"))
+    page.wait_for_timeout(1000)
+    page.get_by_role("button", name="Check template").click()
+    report = page.locator("#template-report")
+    expect(report).to_contain_text("Waiting in the queue", timeout=30_000)  # not silent behind the batch
+    expect(report).to_contain_text("demo_face.png", timeout=240_000)
+    expect(report).not_to_contain_text("Waiting")
+    done = wait_status(job["status_url"], lambda s: s["state"] == "done")
+    # each finished video is captioned with its template; History offers the batch ZIP
+    page.goto(url)
+    expect(page.locator("#batch-gallery")).to_contain_text("demo_face.png", timeout=30_000)
+    open_tab(page, url, "History")
+    name = done["items"][0]["output"]
+    table = page.locator("#history-table")
+    expect(table).to_contain_text(name, timeout=20_000)
+    table.get_by_text(name).locator("visible=true").first.click()
+    expect(page.locator("#history-files")).to_contain_text(f"{done['batch']}.zip", timeout=20_000)

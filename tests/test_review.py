@@ -184,3 +184,55 @@ def test_one_video_is_made_again_in_place_and_a_failed_attempt_keeps_the_old_one
     assert studio.job(second.job_id)["status"] == "done" and second.output.read_bytes() == kept
     failed = [r for r in studio.store.batch_rows(batch.folder.name) if r["status"] == "failed"]
     assert len(failed) == 1 and "no longer available" in failed[0]["error"]
+
+
+@pytest.fixture(scope="module")
+def two_faces(tmp_path_factory):
+    """Two portraits side by side, each 400x400 (one picture, two people)."""
+    import cv2
+
+    left = cv2.resize(cv2.imread(str(shared("p1_hallo6.jpg"))), (400, 400))
+    right = cv2.resize(cv2.imread(str(shared("p3_sadtalker_people0.png"))), (400, 400))
+    path = tmp_path_factory.mktemp("two") / "two_doctors.png"
+    cv2.imwrite(str(path), np.hstack([left, right]))
+    return path
+
+
+def _mouth_change(output, template, half: int) -> float:
+    """How much the difference of the lower middle of one half (0 left, 1 right) to the template varies
+    over the video: a mouth that moves varies it, codec noise on an untouched face hardly does."""
+    import cv2
+
+    from lipsync.media import iter_video_frames, probe
+
+    ref = cv2.imread(str(template)).astype(np.float32)
+    info = probe(output)
+    diffs = [float(np.abs((frame.astype(np.float32) - ref)[220:360, half * 400 + 100: half * 400 + 300]).mean())
+             for frame in iter_video_frames(info, info.fps)]
+    return max(diffs) - min(diffs)
+
+
+def test_the_chosen_face_of_two_speaks_and_the_other_stays_still(studio, two_faces):
+    from lipsync.face.analyse import find_faces
+    from lipsync.media import probe
+
+    assert len(find_faces(probe(two_faces))) == 2
+    for face, moved, still in ((1, 0, 1), (2, 1, 0)):
+        item = studio.generate(EXAMPLES / "demo_speech.wav", two_faces, studio.options("builtin", face=face))
+        assert item.status == "done", item.error
+        moving, untouched = _mouth_change(item.output, two_faces, moved), _mouth_change(item.output, two_faces, still)
+        assert moving > 1.0 and untouched < 0.2, (face, moving, untouched)
+
+
+def test_the_library_keeps_the_chosen_face_for_every_later_job(studio, two_faces):
+    kept, report = studio.add_to_library(two_faces, "two_doctors.png", face=2)
+    assert report.faces == 2 and len(report.thumbs) == 2 and "thumbs" not in report.to_dict()
+    assert studio.library_face(kept) == 2
+    ticket = studio.submit([EXAMPLES / "demo_speech.wav"], [kept], studio.options("builtin"),
+                           {str(kept): "two_doctors.png"})
+    assert ticket.wait(300) and ticket.state == "done"
+    item = ticket.result.items[0]
+    assert item.status == "done", item.error
+    assert _mouth_change(item.output, two_faces, 1) > 1.0 and _mouth_change(item.output, two_faces, 0) < 0.2
+    studio.remove_from_library(kept)
+    assert not (studio.library_dir / ".faces" / kept.name.split("__")[0]).exists()

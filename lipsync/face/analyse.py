@@ -28,9 +28,16 @@ def _mediapipe():
 
 
 class FaceAnalyser:
-    """Runs detection + mesh frame by frame. Not thread-safe: one instance per analysis."""
+    """Runs detection + mesh frame by frame. Not thread-safe: one instance per analysis.
 
-    def __init__(self, still: bool = False):
+    ``face`` = N (1-based, counted left to right in the first frame with faces) follows that face: each
+    frame, the detection nearest to where it was is cut out (with a margin) and only that crop goes to
+    the mesh, so another face in the picture is never tracked. None: the face MediaPipe finds."""
+
+    CHOSEN_MARGIN = 0.6  # of the face box on each side: the mesh needs the whole head around the face
+
+    def __init__(self, still: bool = False, face: int | None = None):
+        self.face, self._centre = face, None
         sol = _mediapipe()
         self._det = sol.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
         self._mesh = sol.face_mesh.FaceMesh(static_image_mode=still, max_num_faces=1, refine_landmarks=False,
@@ -55,11 +62,42 @@ class FaceAnalyser:
         rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
         det = self._det.process(rgb).detections or []
         score = max((d.score[0] for d in det), default=0.0)
+        if self.face is not None:
+            return self._chosen(frame, det), len(det), score
         res = self._mesh.process(rgb).multi_face_landmarks
         if not res:
             return None, len(det), score
         pts = np.array([(p.x * w, p.y * h) for p in res[0].landmark], dtype=np.float32)
         return pts, max(len(det), 1), score
+
+    def _chosen(self, frame: np.ndarray, det: list) -> np.ndarray | None:
+        """The mesh of the chosen face only (None while it is not in the picture)."""
+        h, w = frame.shape[:2]
+        boxes = np.array([[b.xmin, b.ymin, b.width, b.height] for b in
+                          (d.location_data.relative_bounding_box for d in det)]) * [w, h, w, h] \
+            if det else np.zeros((0, 4))
+        centres = boxes[:, :2] + boxes[:, 2:] / 2
+        if self._centre is None:
+            if len(boxes) < self.face:
+                return None
+            pick = int(np.argsort(centres[:, 0])[self.face - 1])
+        elif len(boxes):
+            pick = int(np.argmin(np.linalg.norm(centres - self._centre, axis=1)))
+        else:
+            return None
+        x, y, bw, bh = boxes[pick]
+        self._centre = centres[pick]
+        m = self.CHOSEN_MARGIN * max(bw, bh)
+        xa, ya, xb, yb = int(max(0, x - m)), int(max(0, y - m)), int(min(w, x + bw + m)), int(min(h, y + bh + m))
+        crop = frame[ya:yb, xa:xb]
+        scale = min(1.0, ANALYSIS_MAX_SIDE / max(crop.shape[:2]))
+        if scale < 1:
+            crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        res = self._mesh.process(cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)).multi_face_landmarks
+        if not res:
+            return None
+        ch, cw = crop.shape[:2]
+        return np.array([(xa + p.x * cw / scale, ya + p.y * ch / scale) for p in res[0].landmark], np.float32)
 
 
 class MeshTracker:
@@ -124,10 +162,11 @@ def quick_face_check(info: MediaInfo, samples: int = 6) -> None:
 
 def analyse_frames(frames: Iterable[np.ndarray], key: str, size: tuple[int, int], fps: float,
                    name: str, is_still: bool = False,
-                   progress: Callable[[int], None] | None = None) -> FaceTrack:
-    """Analyse a stream of frames into a smoothed FaceTrack. Raises NoFaceError if no frame has a face."""
+                   progress: Callable[[int], None] | None = None, face: int | None = None) -> FaceTrack:
+    """Analyse a stream of frames into a smoothed FaceTrack (of the chosen ``face``, if given).
+    Raises NoFaceError if no frame has a face."""
     lms, valid, n_faces, scores = [], [], [], []
-    with FaceAnalyser(still=is_still) as fa:
+    with FaceAnalyser(still=is_still, face=face) as fa:
         for i, frame in enumerate(frames):
             pts, n, score = fa.analyse(frame)
             valid.append(pts is not None)
@@ -151,15 +190,42 @@ def analyse_frames(frames: Iterable[np.ndarray], key: str, size: tuple[int, int]
 
 
 def analyse_template(info: MediaInfo, fps: Fraction, key: str,
-                     progress: Callable[[int], None] | None = None) -> FaceTrack:
-    """Analyse a template file (video or still) frame by frame at ``fps``."""
+                     progress: Callable[[int], None] | None = None, face: int | None = None) -> FaceTrack:
+    """Analyse a template file (video or still) frame by frame at ``fps`` (following the chosen ``face``)."""
     quick_face_check(info)
     if info.is_image:
         frame = read_still(info)
         h, w = frame.shape[:2]
-        return analyse_frames([frame], key, (w, h), float(fps), info.path.name, True, progress)
+        return analyse_frames([frame], key, (w, h), float(fps), info.path.name, True, progress, face)
     from ..media.decode import check_frame_size
 
     size = check_frame_size(info)
     return analyse_frames(iter_video_frames(info, fps), key, size, float(fps), info.path.name,
-                          False, progress)
+                          False, progress, face)
+
+
+def find_faces(info: MediaInfo, thumb: int = 128) -> list[np.ndarray]:
+    """Square thumbnails of the faces in the first frame that has any, left to right (what ``face=N``
+    counts)."""
+    rate = Fraction(2, 1)
+    frames = [read_still(info)] if info.is_image else iter_video_frames(info, rate, max_frames=20)
+    det_model = _mediapipe().face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
+    try:
+        for frame in frames:
+            det = det_model.process(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)).detections or []
+            if det:
+                h, w = frame.shape[:2]
+                boxes = sorted((d.location_data.relative_bounding_box for d in det), key=lambda b: b.xmin)
+                return [_thumb(frame, b, thumb) for b in boxes]
+    finally:
+        det_model.close()
+    return []
+
+
+def _thumb(frame: np.ndarray, box, size: int) -> np.ndarray:
+    h, w = frame.shape[:2]
+    side = 1.4 * max(box.width * w, box.height * h)
+    cx, cy = (box.xmin + box.width / 2) * w, (box.ymin + box.height / 2) * h
+    xa, ya = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
+    crop = frame[ya:int(min(h, cy + side / 2)), xa:int(min(w, cx + side / 2))]
+    return cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)

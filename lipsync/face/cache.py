@@ -39,15 +39,17 @@ class FaceCache:
         self.analyses = 0  # how many full analyses this process ran (tests and logs read it)
 
     @staticmethod
-    def key_for(digest: str, fps: Fraction) -> str:
-        return f"{digest[:32]}-v{ANALYSER_VERSION}-{fps.numerator}_{fps.denominator}"
+    def key_for(digest: str, fps: Fraction, face: int | None = None) -> str:
+        tail = f"-face{face}" if face else ""  # each chosen face of a template is its own track
+        return f"{digest[:32]}-v{ANALYSER_VERSION}-{fps.numerator}_{fps.denominator}{tail}"
 
     def path_for(self, key: str) -> Path:
         return self.directory / f"{key}.npz"
 
-    def peek(self, info: MediaInfo, fps: Fraction, digest: str | None = None) -> FaceTrack | None:
+    def peek(self, info: MediaInfo, fps: Fraction, digest: str | None = None,
+             face: int | None = None) -> FaceTrack | None:
         """The cached track if there is one, without analysing."""
-        key = self.key_for(digest or content_hash(info.path), fps)
+        key = self.key_for(digest or content_hash(info.path), fps, face)
         with self._lock:
             return self._lookup(key)
 
@@ -73,16 +75,16 @@ class FaceCache:
             self._mem.popitem(last=False)
 
     def get(self, info: MediaInfo, fps: Fraction, digest: str | None = None,
-            progress: Callable[[int], None] | None = None) -> FaceTrack:
-        """The template's FaceTrack, analysing it only if no cache holds it."""
-        key = self.key_for(digest or content_hash(info.path), fps)
+            progress: Callable[[int], None] | None = None, face: int | None = None) -> FaceTrack:
+        """The template's FaceTrack (of the chosen ``face``), analysing it only if no cache holds it."""
+        key = self.key_for(digest or content_hash(info.path), fps, face)
         with self._lock:
             track = self._lookup(key)
             if track is not None:
                 log.debug("face analysis cache hit for %s", info.path.name)
                 return track
             log.info("analysing faces in %s (first use of this template)", info.path.name)
-            track = analyse_template(info, fps, key, progress)
+            track = analyse_template(info, fps, key, progress, face)
             self.analyses += 1
             self.directory.mkdir(parents=True, exist_ok=True)
             try:

@@ -92,7 +92,8 @@ def build(studio: Studio, tx: Texts, lang: gr.State):
             overall = tx.make(gr.Markdown, {"value": "batch.idle"}, elem_id="batch-summary")
             table = tx.make(gr.Dataframe, {"label": "batch.items", "value": empty_items}, interactive=False,
                             wrap=True, elem_id="batch-items")
-            gallery = tx.make(gr.Gallery, {"label": "batch.finished_videos"}, columns=2, height="auto")
+            gallery = tx.make(gr.Gallery, {"label": "batch.finished_videos"}, columns=2, height="auto",
+                              elem_id="batch-gallery")
             downloads = tx.make(gr.File, {"label": "batch.downloads"}, file_count="multiple", interactive=False)
     engine.change(partial(engine_note, studio.settings), [engine, lang], note, api_name=False)
     outputs = [overall, table, gallery, downloads]

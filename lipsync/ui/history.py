@@ -161,7 +161,8 @@ def build(studio: Studio, tx: Texts, lang: gr.State) -> tuple[gr.Dataframe, list
         cancel = tx.make(gr.Button, {"value": "history.cancel"})
     with gr.Row():
         video = tx.make(gr.Video, {"label": "history.output"}, interactive=False)
-        files = tx.make(gr.File, {"label": "history.download"}, file_count="multiple", interactive=False)
+        files = tx.make(gr.File, {"label": "history.download"}, file_count="multiple", interactive=False,
+                        elem_id="history-files")
     inputs = [status, review, since, until, page, lang]
     sheet, note = review_panel.build(studio, tx, lang, job, details, files, table, inputs, show)
     with gr.Row():

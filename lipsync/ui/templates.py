@@ -5,6 +5,7 @@ import logging
 from functools import partial
 from pathlib import Path
 
+import cv2
 import gradio as gr
 import pandas as pd
 
@@ -25,8 +26,17 @@ def _waiting(studio: Studio, ticket, name: str, lang: str) -> str:
     return waiting_text(pos, lang) if pos else t(lang, "templates.checking", file=name)
 
 
+def face_choice(report, lang: str) -> tuple:
+    """The faces of the picture to choose from (shown only when there is more than one)."""
+    if report is None or report.faces < 2:
+        return gr.update(visible=False, value=None), gr.update(visible=False, value=None)
+    thumbs = [(cv2.cvtColor(x, cv2.COLOR_BGR2RGB), str(n + 1)) for n, x in enumerate(report.thumbs)]
+    choices = [(t(lang, "templates.face_n", n=n + 1), n + 1) for n in range(report.faces)]
+    return gr.update(visible=True, value=thumbs), gr.update(visible=True, choices=choices, value=1)
+
+
 def check_template(studio: Studio, template: str | None, lang: str):
-    """Queue the check and follow it: where it waits, then the report (never a traceback)."""
+    """Queue the check and follow it: where it waits, then the report and the faces to choose from."""
     if not template:
         raise gr.Error(t(lang, "templates.need_file"))
     name = Path(template).name
@@ -34,10 +44,10 @@ def check_template(studio: Studio, template: str | None, lang: str):
 
     def render(tk):
         if not tk.is_finished:
-            return _waiting(studio, tk, name, lang), {}
+            return _waiting(studio, tk, name, lang), {}, gr.skip(), gr.skip()
         if tk.state == "done":
-            return tk.result.to_markdown(lang), tk.result.to_dict()
-        return t(lang, "templates.not_usable", error=tk.error), {}
+            return tk.result.to_markdown(lang), tk.result.to_dict(), *face_choice(tk.result, lang)
+        return t(lang, "templates.not_usable", error=tk.error), {}, *face_choice(None, lang)
 
     yield from follow(ticket, render)
 
@@ -47,7 +57,7 @@ def library_table(studio: Studio, lang: str) -> pd.DataFrame:
                         columns=columns(LIBRARY_COLUMNS, lang))
 
 
-def add_to_library(studio: Studio, template: str | None, lang: str):
+def add_to_library(studio: Studio, template: str | None, face: int | None, lang: str):
     """Check the template (queued with the jobs) and keep it only if usable; say the verdict either way."""
     if not template:
         text = t(lang, "templates.need_upload")
@@ -55,7 +65,7 @@ def add_to_library(studio: Studio, template: str | None, lang: str):
         yield f"**{text}**", gr.update(), gr.update(), gr.update()
         return
     name = Path(template).name
-    ticket = studio.add_to_library_queued(template, name)
+    ticket = studio.add_to_library_queued(template, name, int(face) if face else None)
 
     def render(tk):
         if not tk.is_finished:
@@ -119,9 +129,13 @@ def build(studio: Studio, tx: Texts, lang: gr.State, batch_library: gr.Dropdown)
         with gr.Column():
             report = gr.Markdown(elem_id="template-report")
             details = gr.JSON(visible=False)
+            faces = tx.make(gr.Gallery, {"label": "templates.faces"}, visible=False, columns=4, height=170,
+                            elem_id="template-faces")
+            face = tx.make(gr.Radio, {"label": "templates.which_face"}, visible=False, elem_id="template-face")
     # the check itself waits its turn on the studio's runner; the event needs no queue slot of its own
-    check.click(partial(check_template, studio), [file, lang], [report, details], api_name="check_template")
+    check.click(partial(check_template, studio), [file, lang], [report, details, faces, face],
+                api_name="check_template")
     library_outputs = [batch_library, table, entry]
-    add.click(partial(add_to_library, studio), [file, lang], [report, *library_outputs], api_name=False)
+    add.click(partial(add_to_library, studio), [file, face, lang], [report, *library_outputs], api_name=False)
     rename.click(partial(rename_entry, studio), [entry, new_name, lang], library_outputs, api_name=False)
     remove.click(partial(remove_entry, studio), [entry, lang], library_outputs, api_name=False)
