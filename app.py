@@ -34,6 +34,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--device", default=env("LIPSYNC_DEVICE", "auto"), help="auto, cpu, cuda, cuda:1")
     p.add_argument("--lang", default=env("LIPSYNC_LANG", "auto"), choices=["auto", "zh", "en"],
                    help="language of the web pages: zh, en, or auto (each browser's language; default)")
+    p.add_argument("--keep-days", type=int, default=int(env("LIPSYNC_KEEP_DAYS", "0")),
+                   help="archive (or delete) batches older than this many days, once a day (0 = keep all)")
+    p.add_argument("--archive", default=env("LIPSYNC_ARCHIVE_DIR", ""),
+                   help="folder old batches are moved to (without it they are deleted)")
     p.add_argument("--max-upload-mb", type=int, default=int(env("LIPSYNC_MAX_UPLOAD_MB", "2048")),
                    help="largest accepted upload in MB (web page and HTTP API)")
     return p.parse_args(argv)
@@ -46,15 +50,19 @@ def build_app(args: argparse.Namespace):
 
     from lipsync.api import build_router
     from lipsync.i18n import languages, t
+    from lipsync.jobs.audit import Actor
     from lipsync.limits import LoginLimit, UploadLimit
     from lipsync.studio import Studio
     from lipsync.ui import build_ui
 
     settings = Settings(outputs_dir=Path(args.outputs), data_dir=Path(args.data), engine=args.engine,
-                        device=args.device, max_upload_mb=args.max_upload_mb, lang=args.lang)
+                        device=args.device, max_upload_mb=args.max_upload_mb, lang=args.lang,
+                        keep_days=args.keep_days, archive_dir=Path(args.archive) if args.archive else None)
     setup_logging(settings.data_dir / "logs")
     studio = Studio(settings)
     studio.recover()  # jobs a crash cut off become resumable; half-written files go
+    if settings.keep_days > 0:
+        studio.start_daily_housekeeping()
     password = args.password
     if args.password_file:
         password = Path(args.password_file).read_text(encoding="utf-8").splitlines()[0].strip()
@@ -71,7 +79,8 @@ def build_app(args: argparse.Namespace):
                               ssr_mode=False, mcp_server=False, max_file_size=f"{settings.max_upload_mb}mb")
     app.add_middleware(UploadLimit, max_bytes=settings.max_upload_mb * 2**20, prefix="/api/v1/")
     if creds:
-        app.add_middleware(LoginLimit)
+        app.add_middleware(LoginLimit, on_failure=lambda host: studio.audit.record("login_failure",
+                                                                                   Actor(client=host)))
     return app, studio
 
 

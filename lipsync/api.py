@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel
@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from .errors import LipsyncError
 from .i18n import msg
 from .jobs import Ticket
+from .jobs.audit import Actor
 from .jobs.store import error_msg
 from .studio import Studio
 from .views import BatchView, ItemView
@@ -58,6 +59,14 @@ def refused(status: int, error: LipsyncError) -> JSONResponse:
     return JSONResponse({"error": str(error), "code": error.code}, status_code=status)
 
 
+_BASIC = HTTPBasic(auto_error=False)
+
+
+def who(request: Request, creds: HTTPBasicCredentials | None = Depends(_BASIC)) -> Actor:
+    """The caller for the audit log: the basic-auth user (checked by the router) and the address."""
+    return Actor(creds.username if creds else None, request.client.host if request.client else None)
+
+
 def basic_auth_dependency(credentials: list[tuple[str, str]] | None) -> Callable:
     """HTTP basic auth with the app's login (Gradio's own login does not cover these routes)."""
     security = HTTPBasic(auto_error=False)
@@ -95,23 +104,26 @@ def _generate_routes(router: APIRouter, studio: Studio) -> None:
         finally:
             Path(tmp.name).unlink(missing_ok=True)
 
-    async def submit(audio: UploadFile, videos: list[UploadFile], engine: str | None, face: int | None) -> Ticket:
+    async def submit(audio: UploadFile, videos: list[UploadFile], engine: str | None, face: int | None,
+                     actor: Actor) -> Ticket:
         """Queue the job; raises LipsyncError (answered with 400) when the engine cannot run."""
         studio.settings.data_dir.mkdir(parents=True, exist_ok=True)
         options = studio.options(engine, face=face)
+        studio.check_space()  # before the uploads are stored
         a = await save(audio)
         vs = [await save(v) for v in videos]
         names = {str(a): audio.filename or a.name, **{str(p): v.filename or p.name for p, v in zip(vs, videos)}}
-        return studio.submit([a], vs, options, names, kind="http")
+        return studio.submit([a], vs, options, names, kind="http", actor=actor)
 
     @router.post("/generate/single")
     async def generate_single(request: Request, audio: UploadFile = File(...), video: UploadFile = File(...),
-                              engine: str | None = Form(None), face: int | None = Form(None)):
+                              engine: str | None = Form(None), face: int | None = Form(None),
+                              actor: Actor = Depends(who)):
         """Lip-sync one template to one audio; waits for the result (queued behind other jobs)."""
         try:
-            ticket = await submit(audio, [video], engine, face)
+            ticket = await submit(audio, [video], engine, face, actor)
         except LipsyncError as e:
-            return refused(400, e)
+            return refused(507 if e.code == "err.disk_low" else 400, e)
         await asyncio.to_thread(ticket.wait)
         base = str(request.base_url)
         if ticket.state != "done":
@@ -128,12 +140,12 @@ def _generate_routes(router: APIRouter, studio: Studio) -> None:
     @router.post("/generate/batch", status_code=202)
     async def generate_batch(request: Request, audio: UploadFile = File(...),
                              videos: list[UploadFile] = File(...), engine: str | None = Form(None),
-                             face: int | None = Form(None)):
+                             face: int | None = Form(None), actor: Actor = Depends(who)):
         """Queue one audio x many templates; poll ``status_url``."""
         try:
-            ticket = await submit(audio, videos, engine, face)
+            ticket = await submit(audio, videos, engine, face, actor)
         except LipsyncError as e:
-            return refused(400, e)
+            return refused(507 if e.code == "err.disk_low" else 400, e)
         return ticket_json(studio.view(ticket), str(request.base_url))
 
 
@@ -152,19 +164,21 @@ def _review_routes(router: APIRouter, studio: Studio, credentials: list[tuple[st
     security = HTTPBasic(auto_error=False)
 
     @router.post("/items/{job_id}/review")
-    async def review(job_id: str, body: ReviewIn, creds: HTTPBasicCredentials | None = Depends(security)):
+    async def review(job_id: str, body: ReviewIn, creds: HTTPBasicCredentials | None = Depends(security),
+                     actor: Actor = Depends(who)):
         try:
-            row = studio.review(job_id, body.decision, body.note, creds.username if credentials and creds else None)
+            row = studio.review(job_id, body.decision, body.note, creds.username if credentials and creds else None,
+                                actor.client)
         except LipsyncError as e:
             return refused(404 if e.code == "err.nothing_to_review" else 400, e)
         return {"job_id": job_id, "review": row["review"], "review_note": row["review_note"],
                 "reviewer": row["reviewer"], "reviewed": row["reviewed"]}
 
     @router.post("/items/{job_id}/rerun", status_code=202)
-    async def rerun(request: Request, job_id: str, body: RerunIn | None = None):
+    async def rerun(request: Request, job_id: str, body: RerunIn | None = None, actor: Actor = Depends(who)):
         """Make one video again (optionally with another engine); its old version stays until it is done."""
         try:
-            ticket = studio.rerun(job_id, body.engine if body else None)
+            ticket = studio.rerun(job_id, body.engine if body else None, actor)
         except LipsyncError as e:
             return refused(404 if e.code == "err.no_such_job" else 400, e)
         return ticket_json(studio.view(ticket), str(request.base_url))
@@ -194,19 +208,30 @@ def _job_routes(router: APIRouter, studio: Studio) -> None:
         return ticket_json(studio.view(ticket), str(request.base_url))
 
     @router.get("/files/{batch}/{name}")
-    async def download(batch: str, name: str):
+    async def download(batch: str, name: str, actor: Actor = Depends(who)):
         path = studio.resolve_output(batch, name)
         if path is None:
             raise HTTPException(404, str(msg("err.no_such_result")))
+        await asyncio.to_thread(studio.record_download, path, actor)
         return FileResponse(path, filename=path.name)
 
     @router.get("/batches/{batch}/zip")
-    async def download_zip(batch: str, approved: bool = False):
+    async def download_zip(batch: str, approved: bool = False, actor: Actor = Depends(who)):
         """All finished videos of a batch as ZIP, or (``?approved=1``) exactly the approved ones."""
         zip_path = (await asyncio.to_thread(studio.approved_zip, batch)) if approved else studio.resolve_zip(batch)
         if zip_path is None:
             raise HTTPException(404, str(msg("err.no_zip")))
+        await asyncio.to_thread(studio.record_download, zip_path, actor)
         return FileResponse(zip_path, filename=zip_path.name)
+
+    @router.get("/audit")
+    async def audit(since: str | None = Query(None, alias="from"), until: str | None = Query(None, alias="to"),
+                    format: str = "json"):
+        """The audit log, optionally from / to a day (YYYY-MM-DD); ``format=csv`` for a spreadsheet."""
+        df = studio.audit.rows(since, until)
+        if format == "csv":
+            return Response(df.to_csv(index=False), media_type="text/csv; charset=utf-8")
+        return JSONResponse(df.astype(object).where(df.notna(), None).to_dict(orient="records"))
 
     @router.get("/history")
     async def history(status: str | None = None, review: str | None = None, limit: int = 50, offset: int = 0):

@@ -23,7 +23,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d, maximum_filter1d, uniform_filter1d
 
 from .audio import HOP, speech_activity, stft_features
-from .files import atomic_path
+from .files import atomic_path, mark_used
 from .media.decode import AUDIO_RATE
 
 log = logging.getLogger("lipsync.articulation")
@@ -189,7 +189,9 @@ class PhoneCache:
         if path is None or not path.is_file():
             return None
         try:
-            return [PhoneSegment(p, s, e) for p, s, e in json.loads(path.read_text())]
+            phones = [PhoneSegment(p, s, e) for p, s, e in json.loads(path.read_text())]
+            mark_used(path)
+            return phones
         except (OSError, ValueError, TypeError):
             log.warning("ignoring unreadable phone cache %s", path)
             return None

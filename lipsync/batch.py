@@ -15,8 +15,10 @@ from typing import Callable, Sequence
 
 from .config import JobOptions
 from .errors import LipsyncError
+from .face import content_hash
 from .files import atomic_path
 from .i18n import Msg, msg
+from .jobs.audit import AuditLog
 from .jobs.store import JobStore
 from .naming import output_name
 from .pipeline import JobResult, JobSpec, Progress, run_job
@@ -140,8 +142,8 @@ def failed_batch(batch: BatchResult, error: Msg) -> BatchResult:
 class BatchRun:
     """Runs a batch's items that are not done yet, in order, recording each in the history."""
 
-    def __init__(self, runtime: Runtime, store: JobStore | None):
-        self.runtime, self.store = runtime, store
+    def __init__(self, runtime: Runtime, store: JobStore | None, audit: AuditLog | None = None):
+        self.runtime, self.store, self.audit = runtime, store, audit
 
     def record_planned(self, batch: BatchResult) -> None:
         """Every item goes into the history as queued (with its inputs and options) before work starts."""
@@ -187,8 +189,20 @@ class BatchRun:
                      review="to_review" if item.status == "done" else None, review_note=None, reviewer=None,
                      reviewed=None)
         write_manifest(batch)
+        self._audit_item(batch, item)
         report(Progress("done" if item.status == "done" else "failed", 1.0,
                         item.error or msg("progress.finished", file=item.planned.name)))
+
+    def _audit_item(self, batch: BatchResult, item: ItemResult) -> None:
+        """The audit row of a finished or failed item (with the output's content hash)."""
+        if not self.audit:
+            return
+        if item.status == "done" and item.output:
+            self.audit.record("finish", batch=batch.folder.name, job_id=item.job_id,
+                              files=[item.template, item.audio, item.output.name], hashes=[content_hash(item.output)])
+        else:
+            self.audit.record("failure", batch=batch.folder.name, job_id=item.job_id,
+                              files=[item.template, item.audio], detail=str(item.error))
 
     def _record(self, item: ItemResult, **fields) -> None:
         if self.store and item.job_id:

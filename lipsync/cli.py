@@ -66,7 +66,12 @@ def main(argv: list[str] | None = None) -> int:
         bar.set_description_str(f"{p.item + 1}/{p.n_items} {status_text(p.stage, lang)}")
         bar.refresh()
 
-    batch = studio.generate_batch(args.audio, args.video, options, progress=on_progress, folder=args.out)
+    try:
+        batch = studio.generate_batch(args.audio, args.video, options, progress=on_progress, folder=args.out)
+    except LipsyncError as e:  # refused before any work (e.g. the disk is nearly full)
+        bar.close()
+        sys.stderr.write(f"{e.text(lang)}\n")
+        return 2
     bar.n = n_items
     bar.close()
     rows = [tuple(t(lang, k) for k in ("col.status", "col.template", "col.audio", "col.seconds", "cli.result"))]

@@ -33,6 +33,13 @@ class Settings:
     max_upload_mb: int = field(default_factory=lambda: int(env("LIPSYNC_MAX_UPLOAD_MB", "2048")))
     #: language of the web pages: "zh", "en", or "auto" (each browser's own language)
     lang: str = field(default_factory=lambda: env("LIPSYNC_LANG", "auto"))
+    #: below this much free disk space (GB) new batches are refused before any work; the page warns at twice it
+    min_free_gb: float = field(default_factory=lambda: float(env("LIPSYNC_MIN_FREE_GB", "5")))
+    #: batches older than this many days are archived (or deleted without an archive); 0 = keep everything
+    keep_days: int = field(default_factory=lambda: int(env("LIPSYNC_KEEP_DAYS", "0")))
+    #: where old batches are moved (with their manifest); empty = they are deleted
+    archive_dir: Path | None = field(default_factory=lambda: Path(env("LIPSYNC_ARCHIVE_DIR", "")) if env(
+        "LIPSYNC_ARCHIVE_DIR", "") else None)
 
     @property
     def cache_dir(self) -> Path:

@@ -22,3 +22,11 @@ def atomic_path(path: Path) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def mark_used(path: Path) -> None:
+    """Set a cache file's time to now: housekeeping drops the ones not used for a while."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass  # gone or read-only: the cache still works

@@ -72,10 +72,10 @@ class LoginLimit:
     that carried credentials."""
 
     def __init__(self, app, max_failures: int = 10, window_s: float = 60.0, block_s: float = 300.0,
-                 clock=None):
+                 clock=None, on_failure=None):
         import time
 
-        self.app = app
+        self.app, self.on_failure = app, on_failure  # on_failure(address): e.g. an audit row
         self.max_failures, self.window_s, self.block_s = max_failures, window_s, block_s
         self._clock = clock or time.monotonic
         self._failures: dict[str, list[float]] = {}   # explicit per-address record, pruned as it goes
@@ -102,7 +102,10 @@ class LoginLimit:
             await send(message)
 
         await self.app(scope, receive, watching_send)
-        if status in (400, 401):
+        login_form = scope["path"].rstrip("/").endswith("/login")
+        if status == 401 or (status == 400 and login_form):  # a 400 elsewhere is a bad request, not a login
+            if self.on_failure:
+                self.on_failure(host)
             recent = [t for t in self._failures.get(host, []) if now - t < self.window_s] + [now]
             self._failures[host] = recent
             if len(recent) >= self.max_failures:

@@ -10,6 +10,8 @@ import json
 import logging
 import os
 import shutil
+import threading
+import time
 import uuid
 import zipfile
 from dataclasses import asdict, fields, replace
@@ -32,10 +34,13 @@ from .batch import (
 from .config import JobOptions, Settings
 from .engines import spec_for
 from .errors import EngineError, LipsyncError, OutputError
+from .face import content_hash
 from .face.analyse import find_faces
 from .files import atomic_path
+from .housekeeping import Swept, sweep
 from .i18n import Msg
 from .jobs import JobRunner, JobStore, Ticket
+from .jobs.audit import Actor, AuditLog
 from .jobs.store import error_msg
 from .library import TemplateLibrary
 from .media.encode import PARTIAL_SUFFIX
@@ -44,9 +49,11 @@ from .pipeline import analyse, probe_template
 from .report import TemplateReport, evaluate
 from .review import Reviews
 from .runtime import Runtime
+from .storage import Storage, check_space, storage
 from .views import BatchView, batch_view
 
 log = logging.getLogger("lipsync.studio")
+HOUSEKEEPING_EVERY_S = 24 * 3600  # retention runs once a day
 
 
 def _owner_alive(name: str) -> bool:
@@ -76,7 +83,8 @@ class Studio:
         self.runtime = Runtime(self.settings)
         self.store = JobStore(self.settings.data_dir / "jobs.sqlite3")
         self.runner = JobRunner()
-        self._batches = BatchRun(self.runtime, self.store)
+        self.audit = AuditLog(self.settings.data_dir / "jobs.sqlite3")
+        self._batches = BatchRun(self.runtime, self.store, self.audit)
         self.reviews = Reviews(self.store, self.settings.outputs_dir)
         self.library_store = TemplateLibrary(self.settings.data_dir / "library")
 
@@ -126,11 +134,40 @@ class Studio:
             raise EngineError(missing)
         return JobOptions(engine=name, **changes)
 
+    def housekeep(self) -> Swept:
+        """One retention pass now (``settings.keep_days``, ``settings.archive_dir``)."""
+        return sweep(self.store, self.audit, self.settings.outputs_dir, self.settings.data_dir,
+                     self.settings.keep_days, self.settings.archive_dir)
+
+    def start_daily_housekeeping(self) -> threading.Thread:
+        """A daemon thread that runs ``housekeep`` at start-up and then once a day."""
+        def loop() -> None:
+            while True:
+                try:
+                    self.housekeep()
+                except Exception:  # the app must keep serving; the log says what went wrong
+                    log.exception("housekeeping failed")
+                time.sleep(HOUSEKEEPING_EVERY_S)
+
+        thread = threading.Thread(target=loop, name="housekeeping", daemon=True)
+        thread.start()
+        return thread
+
+    def check_space(self) -> None:
+        """Raise OutputError (``err.disk_low``) when the disk is too full to start new work."""
+        check_space(self.settings)
+
+    def storage(self) -> Storage:
+        """Space used by outputs, uploads and caches, and free on the disk."""
+        return storage(self.settings)
+
     def plan(self, audios: Sequence[str | Path], templates: Sequence[str | Path],
              options: JobOptions | None = None, names: dict[str, str] | None = None,
              folder: Path | None = None, faces: dict[str, int] | None = None) -> BatchResult:
         """A batch ready to run in a new output folder; if the folder cannot be made, every item is
-        already failed with the reason (the caller, and the app, go on)."""
+        already failed with the reason (the caller, and the app, go on). Raises OutputError
+        (``err.disk_low``) when the disk is nearly full: nothing is recorded then."""
+        self.check_space()
         options = self.options(**{f.name: getattr(options, f.name) for f in fields(JobOptions)}) \
             if options else self.options()
         try:
@@ -158,7 +195,9 @@ class Studio:
                        options: JobOptions | None = None, progress: BatchProgressFn | None = None,
                        folder: Path | None = None, names: dict[str, str] | None = None) -> BatchResult:
         """Every audio x every template, now. One item failing never stops the others."""
-        return self.run(self.plan(audios, templates, options, names, folder), progress)
+        batch = self.plan(audios, templates, options, names, folder)
+        self._audit_submit(batch, Actor(client="cli"))
+        return self.run(batch, progress)
 
     def generate(self, audio: str | Path, template: str | Path, options: JobOptions | None = None,
                  progress: BatchProgressFn | None = None, folder: Path | None = None) -> ItemResult:
@@ -167,12 +206,21 @@ class Studio:
 
     def submit(self, audios: Sequence[str | Path], templates: Sequence[str | Path],
                options: JobOptions | None = None, names: dict[str, str] | None = None,
-               kind: str = "batch", faces: dict[str, int] | None = None) -> Ticket:
+               kind: str = "batch", faces: dict[str, int] | None = None, actor: Actor | None = None) -> Ticket:
         """Plan now (the items are in the history at once) and queue the run on the runner; library
         templates speak with their chosen face unless ``faces`` says otherwise."""
         faces = {**{str(t): f for t in templates if (f := self._library_face_of(t))}, **(faces or {})}
         batch = self.plan(audios, templates, options, names, faces=faces)
+        self._audit_submit(batch, actor)
         return self._queue(kind, batch)
+
+    def _audit_submit(self, batch: BatchResult, actor: Actor | None) -> None:
+        """Who submitted which inputs (names and content hashes)."""
+        inputs = {str(i.audio_path): i.audio for i in batch.items} | {str(i.template_path): i.template
+                                                                       for i in batch.items}
+        hashes = [content_hash(Path(p)) if Path(p).is_file() else "" for p in inputs]
+        self.audit.record("submit", actor, batch=batch.folder.name, files=list(inputs.values()), hashes=hashes,
+                          detail=f"{len(batch.items)} item(s), engine {batch.engine}")
 
     def resume(self, batch_name: str) -> Ticket:
         """Queue the unfinished items of a recorded batch (finished ones are kept as they are)."""
@@ -209,7 +257,7 @@ class Studio:
                 template_path=Path(row["template_path"] or ""), planned=out or Path()))
         return batch
 
-    def rerun(self, job_id: str, engine: str | None = None) -> Ticket:
+    def rerun(self, job_id: str, engine: str | None = None, actor: Actor | None = None) -> Ticket:
         """Queue one video of a batch again (same inputs, optionally another engine). The old video stays
         until the new one is done; then the new one takes its place (name, history row, ZIP)."""
         row = self.store.get(job_id)
@@ -225,6 +273,8 @@ class Studio:
                                       audio_path=str(again.audio_path), template_path=str(again.template_path),
                                       output=str(again.planned), options=json.dumps(asdict(options)))
         batch.items.append(again)
+        self.audit.record("rerun", actor, batch=batch.folder.name, job_id=again.job_id,
+                          files=[again.template, again.audio], detail=f"again of {job_id}, engine {options.engine}")
 
         def work(ticket: Ticket) -> BatchResult:
             self._batches.run(batch, lambda p: setattr(ticket, "progress", p), only=[len(batch.items) - 1])
@@ -272,9 +322,14 @@ class Studio:
         return batch_view(ticket, self.runner.position(ticket), rows)
 
     # -- review --------------------------------------------------------------------------------------
-    def review(self, job_id: str, decision: str, note: str = "", reviewer: str | None = None) -> dict:
+    def review(self, job_id: str, decision: str, note: str = "", reviewer: str | None = None,
+               client: str | None = None) -> dict:
         """Approve or reject a finished video (or put it back to review); returns its history row."""
-        return self.reviews.decide(job_id, decision, note, reviewer)
+        row = self.reviews.decide(job_id, decision, note, reviewer)
+        out = Path(row["output"]) if row["output"] else None
+        self.audit.record("review", Actor(reviewer, client), batch=row["batch"], job_id=job_id,
+                          files=[out.name] if out else [], detail=f"{decision}: {note}".rstrip(": "))
+        return row
 
     def approved_zip(self, batch: str) -> Path | None:
         """A ZIP of exactly the approved videos of a batch (None when none is approved yet)."""
@@ -375,11 +430,15 @@ class Studio:
     def resumable_batches(self) -> list[str]:
         return self.store.resumable_batches()
 
-    def delete(self, job_id: str) -> None:
-        """Delete a job's output video and its history row; the batch ZIP is rebuilt without it."""
+    def delete(self, job_id: str, actor: Actor | None = None) -> None:
+        """Delete a job's output video and its history row (its audit rows stay); the batch ZIP is
+        rebuilt without it."""
         job = self.store.get(job_id)
         if job and job["output"]:
-            Path(job["output"]).unlink(missing_ok=True)
+            out = Path(job["output"])
+            hashes = [content_hash(out)] if out.is_file() else []
+            self.audit.record("delete", actor, batch=job["batch"], job_id=job_id, files=[out.name], hashes=hashes)
+            out.unlink(missing_ok=True)
         self.store.delete(job_id)
         if job:
             self._rezip(job["batch"])
@@ -404,6 +463,10 @@ class Studio:
             if batch.manifest.exists():
                 z.write(batch.manifest, "manifest.json")
         return batch.zip_path
+
+    def record_download(self, path: Path, actor: Actor | None = None) -> None:
+        """An audit row for a video or ZIP handed out."""
+        self.audit.record("download", actor, batch=path.parent.name, files=[path.name], hashes=[content_hash(path)])
 
     def resolve_output(self, batch: str, name: str) -> Path | None:
         """The produced file ``outputs/<batch>/<name>``, only if the history says the app made it."""

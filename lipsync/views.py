@@ -15,7 +15,7 @@ from .qc import QcReport
 STATUS_KEYS = {"waiting": "status.waiting", "queued": "status.queued", "running": "status.running",
                "done": "status.done", "failed": "status.failed", "interrupted": "status.interrupted",
                "checking": "stage.checking", "analysing": "stage.analysing", "lip-syncing": "stage.lipsyncing",
-               "encoding": "stage.encoding"}
+               "encoding": "stage.encoding", "archived": "status.archived", "deleted": "status.deleted"}
 
 
 REVIEW_KEYS = {"to_review": "review.to_review", "approved": "review.approved", "rejected": "review.rejected"}

@@ -334,5 +334,9 @@ def test_failed_logins_are_limited_and_the_password_can_come_from_a_file(tmp_pat
         assert requests.post(url + "login", data={"username": "nurse", "password": "s3cret!"}).status_code == 429
         r = requests.get(url + "api/v1/history", auth=("nurse", "s3cret!"))
         assert r.status_code == 429 and "Too many failed logins" in r.json()["error"]
+        from lipsync.jobs.audit import AuditLog
+
+        failures = AuditLog(tmp_path / "data" / "jobs.sqlite3").rows().query("event == 'login_failure'")
+        assert len(failures) == 10 and set(failures["client"]) == {"127.0.0.1"}  # each one in the audit log
     finally:
         stop(proc)

@@ -126,6 +126,13 @@ def test_http_items_carry_the_check_and_take_review_decisions(app):
     assert [i["status"] for i in redone["items"]] == ["done", "done"]
     assert redone["items"][1]["output"] == second["output"] and redone["items"][1]["job_id"] != second["job_id"]
     assert requests.post(app + "api/v1/items/nope/rerun").status_code == 404
+    # all of it is in the audit log, with the client's address
+    events = requests.get(app + "api/v1/audit").json()
+    kinds = [e["event"] for e in events]
+    assert {"submit", "finish", "review", "download", "rerun"} <= set(kinds)
+    assert all(e["client"] == "127.0.0.1" for e in events if e["event"] in ("submit", "review", "download"))
+    csv = requests.get(app + "api/v1/audit", params={"format": "csv", "from": "2000-01-01"}).text
+    assert csv.startswith("time,event,user,client") and csv.count("\n") == len(events) + 1
 
 
 def test_a_reviewer_approves_in_the_history_tab(app):

@@ -9,6 +9,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
+from ..files import mark_used
 from ..media import MediaInfo
 from .analyse import ANALYSER_VERSION, analyse_template
 from .track import FaceTrack
@@ -82,6 +83,7 @@ class FaceCache:
             track = self._lookup(key)
             if track is not None:
                 log.debug("face analysis cache hit for %s", info.path.name)
+                mark_used(self.path_for(key))
                 return track
             log.info("analysing faces in %s (first use of this template)", info.path.name)
             track = analyse_template(info, fps, key, progress, face)

@@ -2,22 +2,20 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import uuid
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 
 from ..i18n import Msg, plain
+from .db import SQLiteFile
 
 #: error_code: the error as a catalogue message (JSON), so each reader sees it in their own language;
 #: qc: the automatic check of the video (JSON); review: to_review / approved / rejected, with its note,
 #: who decided (when login is on) and when
 COLUMNS = ["id", "created", "batch", "audio", "template", "engine", "status", "seconds", "output", "error",
-           "error_code", "qc", "review", "review_note", "reviewer", "reviewed"]
+           "error_code", "qc", "review", "review_note", "reviewer", "reviewed", "archived"]
 REVIEW_STATES = ("to_review", "approved", "rejected")
 #: where the job's inputs were kept (so it can be run again); not shown in the history table
 INPUT_COLUMNS = ["audio_path", "template_path", "started", "finished", "options"]
@@ -39,6 +37,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     review_note TEXT,
     reviewer TEXT,
     reviewed TEXT,
+    archived TEXT,
     audio_path TEXT,
     template_path TEXT,
     started REAL,
@@ -54,26 +53,17 @@ class JobStore:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
+        self._db = SQLiteFile(self.path)
         with self._conn() as c:
-            c.execute("PRAGMA journal_mode=WAL")
             c.executescript(_SCHEMA)
             have = {r[1] for r in c.execute("PRAGMA table_info(jobs)")}
-            for column in ("options", "error_code", "qc", "review", "review_note", "reviewer", "reviewed"):
+            for column in ("options", "error_code", "qc", "review", "review_note", "reviewer", "reviewed", "archived"):
                 # a history from before these were stored
                 if column not in have:
                     c.execute(f"ALTER TABLE jobs ADD COLUMN {column} TEXT")
 
-    @contextmanager
     def _conn(self):
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30)
-            conn.execute("PRAGMA busy_timeout=30000")
-            self._local.conn = conn
-        with conn:  # one transaction, committed on success
-            yield conn
+        return self._db.conn()
 
     def add(self, batch: str, audio: str, template: str, engine: str, audio_path: str = "",
             template_path: str = "", output: str | None = None, options: str | None = None) -> str:
@@ -151,6 +141,33 @@ class JobStore:
         sql += " ORDER BY created DESC, rowid DESC LIMIT ? OFFSET ?"
         with self._conn() as c:
             return pd.read_sql_query(sql, c, params=[*args, limit, offset])
+
+    def batches(self) -> list[dict]:
+        """Every batch with its newest job time, whether anything in it is still to run, and its archive
+        state."""
+        with self._conn() as c:
+            rows = c.execute("SELECT batch, MAX(created), SUM(status IN ('queued', 'running')), MAX(archived) "
+                             "FROM jobs GROUP BY batch").fetchall()
+        return [{"batch": b, "newest": n, "busy": bool(busy), "archived": a} for b, n, busy, a in rows]
+
+    def mark_archived(self, batch: str, state: str, folder: Path | None) -> None:
+        """A batch moved to ``folder`` (state 'archived') or deleted by retention ('deleted')."""
+        with self._conn() as c:
+            c.execute("UPDATE jobs SET archived = ? WHERE batch = ?", (state, batch))
+            if folder is None:
+                return
+            for job_id, output in c.execute("SELECT id, output FROM jobs WHERE batch = ? AND output IS NOT NULL",
+                                            (batch,)).fetchall():
+                # the videos are still there, in the archive
+                c.execute("UPDATE jobs SET output = ? WHERE id = ?", (str(Path(folder) / Path(output).name), job_id))
+
+    def input_paths(self, live_only: bool) -> set[str]:
+        """Kept input files that rows refer to (only rows that may still run or be re-made, if ``live_only``)."""
+        sql = "SELECT audio_path, template_path FROM jobs"
+        if live_only:
+            sql += " WHERE archived IS NULL OR status IN ('queued', 'running', 'interrupted')"
+        with self._conn() as c:
+            return {p for row in c.execute(sql) for p in row if p}
 
     def delete(self, job_id: str) -> None:
         with self._conn() as c:

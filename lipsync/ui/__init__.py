@@ -28,7 +28,7 @@ def build_ui(studio: Studio) -> gr.Blocks:
             switch = gr.Radio(switch_choices(), value=tx.lang, show_label=False, container=False, scale=0,
                               min_width=230, elem_id="language-switch")
         with tx.make(gr.Tab, {"label": "tab.batch"}, id="batch"):
-            library_picker, latest_batch, followed = batch.build(studio, tx, lang)
+            library_picker, latest_batch, followed, (disk_text, disk) = batch.build(studio, tx, lang)
         with tx.make(gr.Tab, {"label": "tab.single"}, id="single"):
             single.build(studio, tx, lang)
         with tx.make(gr.Tab, {"label": "tab.templates"}, id="templates"):
@@ -46,7 +46,7 @@ def build_ui(studio: Studio) -> gr.Blocks:
         show_history = partial(history.history, studio)
         demo.load(on_load, chosen, [lang, switch], api_name=False).then(
             tx.updates, lang, tx.components, api_name=False).then(
-            show_history, filters, table, api_name=False)
+            show_history, filters, table, api_name=False).then(disk_text, lang, disk, api_name=False)
         demo.load(latest_batch, None, followed, api_name=False)
         history_tab.select(show_history, filters, table, api_name=False)
         # a new language: remember it in this browser and open the page again in it

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import gradio as gr
 
+from ..errors import LipsyncError
 from ..studio import Studio
 from .common import (
     EXAMPLES,
     TEMPLATE_TYPES,
+    actor,
     batch_outputs,
     columns,
     empty_batch_outputs,
@@ -22,10 +24,17 @@ from .common import (
 from .texts import Texts
 
 FOLLOW_S = 1.0  # refresh of a batch the page follows after a reload
+DISK_CHECK_S = 60.0  # how often an open page looks at the free disk space
+
+
+def disk_warning(studio: Studio, lang: str) -> str:
+    """The storage line with its warning when the disk is filling up; nothing otherwise."""
+    space = studio.storage()
+    return space.text(lang) if space.warn else ""
 
 
 def run_batch(studio: Studio, audio: str | None, files: list[str] | None, picked: list[str] | None,
-              engine: str, lang: str):
+              engine: str, lang: str, request: gr.Request):
     """Keep the uploads, queue the batch, and follow it: summary, items, videos, downloads."""
     uploads, picks = [Path(f) for f in (files or [])], [Path(p) for p in (picked or [])]
     missing = "batch.need_audio" if not audio else "batch.need_template" if not uploads and not picks else None
@@ -33,15 +42,21 @@ def run_batch(studio: Studio, audio: str | None, files: list[str] | None, picked
     if problem:
         yield empty_batch_outputs(f"**{problem}**", lang)
         return
-    kept_audio = studio.keep_upload(audio)
-    names = {str(kept_audio): Path(audio).name}
-    templates = []
-    for up in uploads:
-        kept = studio.keep_upload(up)
-        names[str(kept)], templates = up.name, [*templates, kept]
-    for p in picks:
-        names[str(p)], templates = studio.library_label(p), [*templates, p]
-    ticket = studio.submit([kept_audio], templates, options, names)
+    try:
+        studio.check_space()  # before the uploads are kept
+        kept_audio = studio.keep_upload(audio)
+        names = {str(kept_audio): Path(audio).name}
+        templates = []
+        for up in uploads:
+            kept = studio.keep_upload(up)
+            names[str(kept)], templates = up.name, [*templates, kept]
+        for p in picks:
+            names[str(p)], templates = studio.library_label(p), [*templates, p]
+        ticket = studio.submit([kept_audio], templates, options, names, actor=actor(request))
+    except LipsyncError as e:  # e.g. the disk is nearly full: refused before any work
+        gr.Warning(e.text(lang))
+        yield empty_batch_outputs(f"**{e.text(lang)}**", lang)
+        return
     yield from follow(ticket, lambda t: batch_outputs(studio.view(t), lang))
 
 
@@ -69,6 +84,7 @@ def build(studio: Studio, tx: Texts, lang: gr.State):
     """The tab's components and events; returns the library picker (the Templates tab refreshes it),
     what to run on page load, and the state it sets (the batch the page follows)."""
     engine_default = studio.settings.engine
+    disk = gr.Markdown(elem_id="disk-warning")  # empty unless the disk is filling up
     with gr.Row():
         with gr.Column():
             audio = tx.make(gr.Audio, {"label": "batch.audio"}, type="filepath", sources=["upload"],
@@ -105,4 +121,5 @@ def build(studio: Studio, tx: Texts, lang: gr.State):
     gr.Timer(FOLLOW_S).tick(partial(show_followed, studio), [followed, lang], [*outputs, followed],
                             api_name=False)
     start.click(lambda: None, None, followed, api_name=False)
-    return lib, partial(latest_batch_id, studio), followed
+    gr.Timer(DISK_CHECK_S).tick(partial(disk_warning, studio), lang, disk, api_name=False)
+    return lib, partial(latest_batch_id, studio), followed, (partial(disk_warning, studio), disk)

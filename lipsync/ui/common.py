@@ -12,6 +12,7 @@ from ..engines import specs
 from ..errors import LipsyncError
 from ..i18n import t
 from ..jobs import Ticket
+from ..jobs.audit import Actor
 from ..studio import Studio
 from ..views import BatchView, summary
 
@@ -24,6 +25,14 @@ ITEM_COLUMNS = ["col.number", "col.template", "col.audio", "col.status", "col.qc
 POLL_S = 0.5  # how often a waiting page is refreshed
 
 T = TypeVar("T")
+
+
+def actor(request: gr.Request | None) -> Actor:
+    """Who clicked: the login name (when login is on) and the browser's address, for the audit log."""
+    if request is None:
+        return Actor()
+    client = getattr(request, "client", None)
+    return Actor(getattr(request, "username", None), getattr(client, "host", None))
 
 
 def columns(keys: list[str], lang: str) -> list[str]:

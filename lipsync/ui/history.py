@@ -15,7 +15,7 @@ from ..review import qc_of
 from ..studio import Studio
 from ..views import review_text, status_text
 from . import review as review_panel
-from .common import columns, follow
+from .common import actor, columns, follow
 from .texts import Texts
 
 PAGE = 25  # rows per history page
@@ -62,6 +62,8 @@ def history(studio: Studio, status: str, review: str, since: str, until: str, pa
     for row in rows:
         error, qc = error_msg(row), qc_of(row)
         row["status"], row["error"] = status_text(row["status"], lang), error.text(lang) if error else None
+        if row.get("archived"):  # never shown as a missing file
+            row["status"] = status_text(row["archived"], lang)
         row["review"], row["qc"] = review_text(row["review"], lang), qc.text(lang) if qc else ""
     return pd.DataFrame([[row[c] for c in HISTORY_COLUMNS] for row in rows],
                         columns=columns(list(HISTORY_COLUMNS.values()), lang))
@@ -95,10 +97,10 @@ def ask_delete(job_id: str, details: str, lang: str):
 
 
 def delete_job(studio: Studio, job_id: str, status: str, review: str, since: str, until: str, page: float | None,
-               lang: str):
+               lang: str, request: gr.Request):
     """Second click: delete the video and its history row (the batch ZIP is rebuilt without it)."""
     if job_id:
-        studio.delete(job_id)
+        studio.delete(job_id, actor(request))
         gr.Info(t(lang, "history.deleted"))
     return "", "", None, None, gr.update(visible=False), history(studio, status, review, since, until, page, lang)
 
@@ -134,6 +136,18 @@ def status_choices(lang: str) -> list[tuple[str, str]]:
     return [(t(lang, "history.all") if s == "all" else status_text(s, lang), s) for s in STATUS_FILTER]
 
 
+def export_audit(studio: Studio, since: str, until: str, lang: str) -> str | None:
+    """The audit log (optionally from / to a day) as a CSV file to download."""
+    try:
+        days = [parse_day(since), parse_day(until)]
+    except ValueError:
+        gr.Warning(t(lang, "audit.bad_dates"))
+        return None
+    target = studio.settings.data_dir / "exports" / f"audit_{days[0] or 'start'}_{days[1] or 'now'}.csv"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return str(studio.audit.export_csv(target, days[0] or None, days[1] or None))
+
+
 def review_choices(lang: str) -> list[tuple[str, str]]:
     return [(t(lang, "history.all") if r == "all" else review_text(r, lang), r) for r in REVIEW_FILTER]
 
@@ -149,6 +163,8 @@ def build(studio: Studio, tx: Texts, lang: gr.State) -> tuple[gr.Dataframe, list
         until = tx.make(gr.Textbox, {"label": "history.to_label"}, placeholder="2026-11-24")
         page = tx.make(gr.Number, {"label": "history.page"}, value=1, precision=0, minimum=1, min_width=80)
         refresh = tx.make(gr.Button, {"value": "history.refresh"})
+    # space used and free, whenever the page opens (the Batch tab warns on its own when it runs short)
+    tx.make(gr.Markdown, {"value": lambda lang: studio.storage().text(lang)}, elem_id="storage")
     table = tx.make(gr.Dataframe, {"label": "history.table"}, value=show("all", "all", "", "", 1, tx.lang),
                     interactive=False, wrap=True, elem_id="history-table")
     with gr.Row():
@@ -165,6 +181,13 @@ def build(studio: Studio, tx: Texts, lang: gr.State) -> tuple[gr.Dataframe, list
                         elem_id="history-files")
     inputs = [status, review, since, until, page, lang]
     sheet, note = review_panel.build(studio, tx, lang, job, details, files, table, inputs, show)
+    with tx.make(gr.Accordion, {"label": "audit.title"}, open=False):
+        with gr.Row():
+            audit_from = tx.make(gr.Textbox, {"label": "history.from_label"}, placeholder="2026-11-01")
+            audit_to = tx.make(gr.Textbox, {"label": "history.to_label"}, placeholder="2026-11-30")
+            export = tx.make(gr.Button, {"value": "audit.export"})
+        audit_file = tx.make(gr.File, {"label": "audit.file"}, interactive=False, elem_id="audit-file")
+    export.click(partial(export_audit, studio), [audit_from, audit_to, lang], audit_file, api_name=False)
     with gr.Row():
         batches = tx.make(gr.Dropdown, {"label": "history.interrupted"}, choices=studio.resumable_batches(),
                           elem_id="resumable", allow_custom_value=True)

@@ -11,7 +11,7 @@ from ..errors import LipsyncError
 from ..i18n import t
 from ..studio import Studio
 from ..views import review_text
-from .common import engine_choices, follow
+from .common import actor, engine_choices, follow
 from .texts import Texts
 
 
@@ -23,7 +23,8 @@ def decide(studio: Studio, show: Callable, decision: str, job_id: str, note: str
         gr.Warning(t(lang, "history.pick_first"))
         return gr.skip(), gr.skip()
     try:
-        row = studio.review(job_id, decision, note, getattr(request, "username", None))
+        who = actor(request)
+        row = studio.review(job_id, decision, note, who.user, who.client)
     except LipsyncError as e:
         gr.Warning(e.text(lang))
         return gr.skip(), gr.skip()
@@ -41,14 +42,14 @@ def approved_zip(studio: Studio, job_id: str, lang: str):
     return [str(path)]
 
 
-def remake(studio: Studio, job_id: str, engine: str, lang: str):
+def remake(studio: Studio, job_id: str, engine: str, lang: str, request: gr.Request):
     """Make the selected video again (its old version stays until the new one is done), and follow it."""
     if not job_id:
         gr.Warning(t(lang, "history.pick_first"))
         yield gr.skip()
         return
     try:
-        ticket = studio.rerun(job_id, engine or None)
+        ticket = studio.rerun(job_id, engine or None, actor(request))
     except LipsyncError as e:
         gr.Warning(e.text(lang))
         yield gr.skip()

@@ -6,22 +6,29 @@ from pathlib import Path
 
 import gradio as gr
 
+from ..errors import LipsyncError
 from ..i18n import t
 from ..studio import Studio
-from .common import EXAMPLES, TEMPLATE_TYPES, columns, engine_choices, engine_note, follow, ready_options
+from .common import EXAMPLES, TEMPLATE_TYPES, actor, columns, engine_choices, engine_note, follow, ready_options
 from .texts import Texts
 
 
-def run_single(studio: Studio, audio: str | None, template: str | None, engine: str, lang: str):
+def run_single(studio: Studio, audio: str | None, template: str | None, engine: str, lang: str,
+               request: gr.Request):
     """Queue one video and follow it: status line, player, download."""
     missing = None if audio and template else "single.need_inputs"
     options, problem = ready_options(studio, engine, missing, lang)
     if problem:
         yield f"**{problem}**", None, None
         return
-    a, tp = studio.keep_upload(audio), studio.keep_upload(template)
-    ticket = studio.submit([a], [tp], options, {str(a): Path(audio).name, str(tp): Path(template).name},
-                           kind="single")
+    try:
+        studio.check_space()  # before the uploads are kept
+        a, tp = studio.keep_upload(audio), studio.keep_upload(template)
+        ticket = studio.submit([a], [tp], options, {str(a): Path(audio).name, str(tp): Path(template).name},
+                               kind="single", actor=actor(request))
+    except LipsyncError as e:  # e.g. the disk is nearly full: refused before any work
+        yield f"**{e.text(lang)}**", None, None
+        return
 
     def render(tk):
         view = studio.view(tk)
