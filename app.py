@@ -54,6 +54,7 @@ def build_app(args: argparse.Namespace):
     from lipsync.limits import LoginLimit, UploadLimit
     from lipsync.studio import Studio
     from lipsync.ui import build_ui
+    from lipsync.web_audit import DownloadAudit
 
     settings = Settings(outputs_dir=Path(args.outputs), data_dir=Path(args.data), engine=args.engine,
                         device=args.device, max_upload_mb=args.max_upload_mb, lang=args.lang,
@@ -78,6 +79,7 @@ def build_app(args: argparse.Namespace):
                               allowed_paths=[str(settings.outputs_dir.resolve())], footer_links=["api"],
                               ssr_mode=False, mcp_server=False, max_file_size=f"{settings.max_upload_mb}mb")
     app.add_middleware(UploadLimit, max_bytes=settings.max_upload_mb * 2**20, prefix="/api/v1/")
+    app.add_middleware(DownloadAudit, on_download=lambda path, host: studio.record_download(path, Actor(client=host)))
     if creds:
         app.add_middleware(LoginLimit, on_failure=lambda host: studio.audit.record("login_failure",
                                                                                    Actor(client=host)))

@@ -465,8 +465,12 @@ class Studio:
         return batch.zip_path
 
     def record_download(self, path: Path, actor: Actor | None = None) -> None:
-        """An audit row for a video or ZIP handed out."""
-        self.audit.record("download", actor, batch=path.parent.name, files=[path.name], hashes=[content_hash(path)])
+        """An audit row for a video or ZIP handed out (the web page hands out Gradio's copies: their
+        batch is not known from the path, their content hash is the same)."""
+        mine = path.resolve().parent.parent == self.settings.outputs_dir.resolve()
+        hashes = [content_hash(path)] if path.is_file() else []
+        self.audit.record("download", actor, batch=path.parent.name if mine else None, files=[path.name],
+                          hashes=hashes)
 
     def resolve_output(self, batch: str, name: str) -> Path | None:
         """The produced file ``outputs/<batch>/<name>``, only if the history says the app made it."""

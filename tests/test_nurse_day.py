@@ -194,7 +194,7 @@ def test_logs_tab_shows_the_newest_lines_first_in_plain_words(app, page):
 
 
 def test_a_template_check_behind_a_batch_says_it_waits_then_captions_and_the_history_zip(app, page, speech):
-    url, _ = app
+    url, _tmp = app
     job = _post_batch(url, speech, [EXAMPLES / "demo_face.png"] * 6)  # keeps the runner busy a while
     wait_status(job["status_url"], lambda s: s["state"] == "running")
     open_tab(page, url, "Templates")
@@ -215,4 +215,16 @@ def test_a_template_check_behind_a_batch_says_it_waits_then_captions_and_the_his
     expect(table).to_contain_text(name, timeout=20_000)
     table.get_by_text(name).locator("visible=true").first.click()
     # the batch ZIP is offered as a download link (its name is split over two elements on the page)
-    expect(page.locator(f"#history-files a[href$='/{done['batch']}.zip']")).to_have_count(1, timeout=20_000)
+    link = page.locator(f"#history-files a[href$='/{done['batch']}.zip']")
+    expect(link).to_have_count(1, timeout=20_000)
+    with page.expect_download() as got:  # what the nurse downloads is in the audit log
+        link.click()
+    assert got.value.suggested_filename == f"{done['batch']}.zip"
+    from lipsync.jobs.audit import AuditLog
+
+    for _ in range(20):  # recorded once the whole file has been sent
+        downloads = AuditLog(_tmp / "data" / "jobs.sqlite3").rows().query("event == 'download'")
+        if len(downloads):
+            break
+        time.sleep(0.5)
+    assert f"{done['batch']}.zip" in " ".join(downloads["files"]) and set(downloads["client"]) == {"127.0.0.1"}
