@@ -6,6 +6,20 @@ import json
 from .i18n import Msg, msg
 
 
+async def answer_status(app, scope, receive, send) -> int:
+    """Let ``app`` answer the request and return the HTTP status it sent."""
+    status = 0
+
+    async def watching_send(message):
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        await send(message)
+
+    await app(scope, receive, watching_send)
+    return status
+
+
 def refusal_body(message: Msg) -> bytes:
     """A refusal as JSON: the English text and its code (scripts do not depend on the server's language)."""
     return json.dumps({"status": "failed", "error": str(message), "code": message.key}).encode()
@@ -93,15 +107,7 @@ class LoginLimit:
         now = self._clock()
         if self._blocked.get(host, 0) > now:
             return await self._refuse(send, self._blocked[host] - now)
-        status = 0
-
-        async def watching_send(message):
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        await self.app(scope, receive, watching_send)
+        status = await answer_status(self.app, scope, receive, send)
         login_form = scope["path"].rstrip("/").endswith("/login")
         if status == 401 or (status == 400 and login_form):  # a 400 elsewhere is a bad request, not a login
             if self.on_failure:

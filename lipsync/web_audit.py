@@ -5,6 +5,8 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote
 
+from .limits import answer_status
+
 #: what counts as a result being downloaded (videos, batch ZIPs, audit exports)
 SUFFIXES = (".mp4", ".zip", ".csv")
 
@@ -22,15 +24,6 @@ class DownloadAudit:
         if scope["type"] != "http" or scope["method"] != "GET" or "/file=" not in path \
                 or not path.lower().endswith(SUFFIXES) or b"range" in headers:
             return await self.app(scope, receive, send)
-        status = 0
-
-        async def watching_send(message):
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        await self.app(scope, receive, watching_send)
-        if status == 200:
+        if await answer_status(self.app, scope, receive, send) == 200:
             client = (scope.get("client") or (None, 0))[0]
             self.on_download(Path(unquote(path.split("/file=", 1)[1])), client)
