@@ -38,6 +38,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="archive (or delete) batches older than this many days, once a day (0 = keep all)")
     p.add_argument("--archive", default=env("LIPSYNC_ARCHIVE_DIR", ""),
                    help="folder old batches are moved to (without it they are deleted)")
+    p.add_argument("--broker", default=env("LIPSYNC_BROKER_URL", ""),
+                   help="redis://host:6379/0: send every item to Celery workers (python -m lipsync.worker)")
     p.add_argument("--max-upload-mb", type=int, default=int(env("LIPSYNC_MAX_UPLOAD_MB", "2048")),
                    help="largest accepted upload in MB (web page and HTTP API)")
     return p.parse_args(argv)
@@ -58,7 +60,8 @@ def build_app(args: argparse.Namespace):
 
     settings = Settings(outputs_dir=Path(args.outputs), data_dir=Path(args.data), engine=args.engine,
                         device=args.device, max_upload_mb=args.max_upload_mb, lang=args.lang,
-                        keep_days=args.keep_days, archive_dir=Path(args.archive) if args.archive else None)
+                        keep_days=args.keep_days, broker_url=args.broker,
+                        archive_dir=Path(args.archive) if args.archive else None)
     setup_logging(settings.data_dir / "logs")
     studio = Studio(settings)
     studio.recover()  # jobs a crash cut off become resumable; half-written files go

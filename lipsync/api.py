@@ -195,6 +195,18 @@ def _job_routes(router: APIRouter, studio: Studio) -> None:
             return refused(404, e)
         return ticket_json(studio.view(ticket), str(request.base_url))
 
+    @router.get("/health")
+    async def health():
+        """Embedded mode, or the workers connected to the broker (name, device, host)."""
+        if studio.remote is None:
+            return {"mode": "embedded", "workers": []}
+        try:
+            workers = await asyncio.to_thread(studio.remote.workers)
+        except Exception as e:  # the broker is down: say so, quickly
+            return JSONResponse({"mode": "workers", "broker": "unreachable", "error": str(e), "workers": []},
+                                status_code=503)
+        return {"mode": "workers", "broker": "ok", "workers": workers}
+
     @router.get("/batches/resumable")
     async def resumable():
         """Batches that have interrupted items."""

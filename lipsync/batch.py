@@ -53,7 +53,7 @@ class ItemResult:
             r = asdict(self.result)
             r.pop("output")
             out.update({k: r[k] for k in ("duration", "fps", "width", "height", "frames",
-                                         "frames_without_face", "engine", "mode", "timings")})
+                                         "frames_without_face", "engine", "mode", "timings", "worker")})
             out["warnings"] = [str(w) for w in self.result.warnings]
             out["qc"] = self.result.qc.to_dict() if self.result.qc else None
         return out
@@ -142,8 +142,9 @@ def failed_batch(batch: BatchResult, error: Msg) -> BatchResult:
 class BatchRun:
     """Runs a batch's items that are not done yet, in order, recording each in the history."""
 
-    def __init__(self, runtime: Runtime, store: JobStore | None, audit: AuditLog | None = None):
+    def __init__(self, runtime: Runtime, store: JobStore | None, audit: AuditLog | None = None, remote=None):
         self.runtime, self.store, self.audit = runtime, store, audit
+        self.remote = remote  #: a ``remote.RemoteItems`` when the items go to Celery workers
 
     def record_planned(self, batch: BatchResult) -> None:
         """Every item goes into the history as queued (with its inputs and options) before work starts."""
@@ -159,30 +160,48 @@ class BatchRun:
             only: Sequence[int] | None = None) -> BatchResult:
         """Run the items not done yet (or only the items at the indices ``only``), in order."""
         write_manifest(batch)
-        for n, item in enumerate(batch.items):
-            if (item.status != "done" and only is None) or (only is not None and n in only):
-                self._run_item(batch, n, item, progress)
+        todo = [n for n, item in enumerate(batch.items)
+                if (item.status != "done" and only is None) or (only is not None and n in only)]
+        if self.remote is not None:
+            self.remote.run(self, batch, todo, progress)
+        else:
+            for n in todo:
+                self._run_item(batch, n, batch.items[n], progress)
         log.info("batch %s: %d done, %d failed", batch.folder.name, len(batch.done), len(batch.failed))
         return batch
 
-    def _run_item(self, batch: BatchResult, n: int, item: ItemResult, progress: BatchProgressFn | None) -> None:
-        report = _reporter(progress, n, batch)
+    def spec(self, batch: BatchResult, item: ItemResult) -> JobSpec:
+        return JobSpec(item.audio_path, item.template_path, item.planned, item.options or batch.options)
+
+    def start_item(self, item: ItemResult, report: Callable[[Progress], None]) -> None:
+        """The item is running (recorded in the history)."""
         item.status, item.error = "running", None
         self._record(item, status="running", started=time.time())
         report(Progress("checking", 0.0, msg("progress.starting", file=item.template)))
+
+    def _run_item(self, batch: BatchResult, n: int, item: ItemResult, progress: BatchProgressFn | None) -> None:
+        report = reporter(progress, n, batch)
+        self.start_item(item, report)
         t0 = time.perf_counter()
+        result, error = None, None
         try:
-            spec = JobSpec(item.audio_path, item.template_path, item.planned, item.options or batch.options)
-            item.result = run_job(spec, self.runtime, report)
-            item.output, item.status = item.result.output, "done"
+            result = run_job(self.spec(batch, item), self.runtime, report)
         except LipsyncError as e:
-            item.status, item.error = "failed", e.msg
-            log.warning("item %s + %s failed: %s", item.template, item.audio, e)
+            error = e.msg
         except Exception as e:  # never let one item stop the batch; the log keeps the traceback
-            item.status = "failed"
-            item.error = msg("err.unexpected", file=item.planned.name, detail=f"{type(e).__name__}: {e}")
+            error = msg("err.unexpected", file=item.planned.name, detail=f"{type(e).__name__}: {e}")
             log.exception("item %s + %s crashed", item.template, item.audio)
-        item.seconds = time.perf_counter() - t0
+        self.finish_item(batch, item, result, error, time.perf_counter() - t0, report)
+
+    def finish_item(self, batch: BatchResult, item: ItemResult, result: JobResult | None, error: Msg | None,
+                    seconds: float, report: Callable[[Progress], None]) -> None:
+        """Record a finished (``result``) or failed (``error``) item: history, manifest, audit, progress."""
+        item.result, item.seconds = result, seconds
+        if result is not None:
+            item.output, item.status = result.output, "done"
+        else:
+            item.status, item.error = "failed", error
+            log.warning("item %s + %s failed: %s", item.template, item.audio, error)
         qc = item.result.qc if item.status == "done" and item.result else None
         self._record(item, status=item.status, seconds=round(item.seconds, 2), error=item.error,
                      finished=time.time(), qc=json.dumps(qc.to_dict(), ensure_ascii=False) if qc else None,
@@ -212,7 +231,7 @@ class BatchRun:
                 log.exception("could not record job %s", item.job_id)
 
 
-def _reporter(progress: BatchProgressFn | None, n: int, batch: BatchResult) -> Callable[[Progress], None]:
+def reporter(progress: BatchProgressFn | None, n: int, batch: BatchResult) -> Callable[[Progress], None]:
     def report(p: Progress) -> None:
         if progress:
             progress(BatchProgress(n, len(batch.items), p.stage, p.fraction, p.message, tuple(batch.items)))

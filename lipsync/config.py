@@ -37,6 +37,10 @@ class Settings:
     min_free_gb: float = field(default_factory=lambda: float(env("LIPSYNC_MIN_FREE_GB", "5")))
     #: batches older than this many days are archived (or deleted without an archive); 0 = keep everything
     keep_days: int = field(default_factory=lambda: int(env("LIPSYNC_KEEP_DAYS", "0")))
+    #: a Redis URL (redis://host:6379/0): every item goes to Celery workers instead of this process
+    broker_url: str = field(default_factory=lambda: env("LIPSYNC_BROKER_URL", ""))
+    #: seconds after which a job a worker took but never finished goes to another worker (longer than any job)
+    visibility_timeout: int = field(default_factory=lambda: int(env("LIPSYNC_VISIBILITY_TIMEOUT", "3600")))
     #: where old batches are moved (with their manifest); empty = they are deleted
     archive_dir: Path | None = field(default_factory=lambda: Path(env("LIPSYNC_ARCHIVE_DIR", "")) if env(
         "LIPSYNC_ARCHIVE_DIR", "") else None)

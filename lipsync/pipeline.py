@@ -5,7 +5,7 @@ import logging
 import os
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Callable, Iterator
@@ -59,6 +59,19 @@ class JobResult:
     timings: dict = field(default_factory=dict)
     warnings: list[Msg] = field(default_factory=list)
     qc: QcReport | None = None  #: the automatic quality check of the finished video
+    worker: str = ""            #: the Celery worker that made it (empty: this process)
+
+    def to_json(self) -> dict:
+        """Plain JSON (what a worker sends back to the app)."""
+        out = {f: getattr(self, f) for f in ("duration", "fps", "width", "height", "frames",
+                                             "frames_without_face", "engine", "mode", "timings", "worker")}
+        return {**out, "output": str(self.output), "warnings": [w.to_json() for w in self.warnings],
+                "qc": self.qc.to_dict() if self.qc else None}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "JobResult":
+        return cls(**{**data, "output": Path(data["output"]), "warnings": [Msg.from_json(w) for w in data["warnings"]],
+                      "qc": QcReport.from_dict(data["qc"]) if data.get("qc") else None})
 
 
 def qc_sheet_path(output: Path) -> Path:
@@ -131,6 +144,14 @@ class JobSpec:
     template: Path
     output: Path
     options: JobOptions
+
+    def to_json(self) -> dict:
+        return {"audio": str(self.audio), "template": str(self.template), "output": str(self.output),
+                "options": asdict(self.options)}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "JobSpec":
+        return cls(Path(data["audio"]), Path(data["template"]), Path(data["output"]), JobOptions(**data["options"]))
 
 
 def run_job(spec: JobSpec, runtime: Runtime, progress: ProgressFn = _no_progress) -> JobResult:

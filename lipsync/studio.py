@@ -46,6 +46,7 @@ from .library import TemplateLibrary
 from .media.encode import PARTIAL_SUFFIX
 from .naming import new_batch_dir, safe_stem
 from .pipeline import analyse, probe_template
+from .remote import RemoteItems
 from .report import TemplateReport, evaluate
 from .review import Reviews
 from .runtime import Runtime
@@ -84,7 +85,8 @@ class Studio:
         self.store = JobStore(self.settings.data_dir / "jobs.sqlite3")
         self.runner = JobRunner()
         self.audit = AuditLog(self.settings.data_dir / "jobs.sqlite3")
-        self._batches = BatchRun(self.runtime, self.store, self.audit)
+        self.remote = RemoteItems(self.settings) if self.settings.broker_url else None
+        self._batches = BatchRun(self.runtime, self.store, self.audit, self.remote)
         self.reviews = Reviews(self.store, self.settings.outputs_dir)
         self.library_store = TemplateLibrary(self.settings.data_dir / "library")
 
