@@ -136,3 +136,32 @@ def test_the_broker_down_fails_items_at_once_with_a_message(tmp_path):
     item = ticket.result.items[0]
     assert item.status == "failed" and item.error.key == "err.broker_down"
     assert "Redis" in str(item.error) and "Redis" in item.error.text("zh")
+
+
+def test_the_app_on_workers_survives_its_own_restart(workers, broker, tmp_path):
+    """The web app with --broker: HTTP batches go to the workers; the app killed mid-batch and started
+    again resumes without making anything twice (what the workers finished meanwhile is picked up)."""
+    import requests
+    from conftest import start_app, wait_status
+
+    proc, url = start_app(tmp_path, "--broker", broker)
+    try:
+        health = requests.get(url + "api/v1/health").json()
+        assert health["mode"] == "workers" and {w["name"] for w in health["workers"]} >= {"w1", "w2"}
+        files = [("audio", open(EXAMPLES / "demo_speech.wav", "rb"))] + \
+            [("videos", open(EXAMPLES / "demo_face.png", "rb")) for _ in range(6)]
+        job = requests.post(url + "api/v1/generate/batch", files=files).json()
+        wait_status(job["status_url"], lambda s: sum(i["status"] == "done" for i in s["items"]) >= 1)
+        proc.kill()  # the app dies; the workers go on with what they took
+        proc.wait(10)
+        time.sleep(3)
+        proc, url = start_app(tmp_path, "--broker", broker)
+        assert job["batch"] in requests.get(url + "api/v1/batches/resumable").json()["batches"]
+        r = requests.post(url + f"api/v1/batches/{job['batch']}/resume")
+        done = wait_status(r.json()["status_url"], lambda s: s["state"] == "done", timeout=300)
+        assert [i["status"] for i in done["items"]] == ["done"] * 6
+        folder = tmp_path / "outputs" / job["batch"]
+        assert len(list(folder.glob("*.mp4"))) == 6 and not list(folder.glob(".*partial*"))
+    finally:
+        proc.kill()
+        proc.wait(10)
