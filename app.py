@@ -11,7 +11,7 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 from pathlib import Path  # noqa: E402
 
-from lipsync.config import Settings  # noqa: E402
+from lipsync.config import Settings, folder  # noqa: E402
 from lipsync.logs import setup_logging  # noqa: E402
 from lipsync.process import init_process  # noqa: E402
 
@@ -28,8 +28,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--password", default=env("LIPSYNC_PASSWORD"), help="login password")
     p.add_argument("--password-file", default=env("LIPSYNC_PASSWORD_FILE"),
                    help="file whose first line is the login password (not visible in the process list)")
-    p.add_argument("--outputs", default=env("LIPSYNC_OUTPUTS", "outputs"), help="folder for results")
-    p.add_argument("--data", default=env("LIPSYNC_DATA", "data"), help="folder for history, caches, logs")
+    p.add_argument("--outputs", default=folder("LIPSYNC_OUTPUTS", "outputs"),
+                   help="folder for results (default: outputs, or $LIPSYNC_SHARED_DIR/outputs)")
+    p.add_argument("--data", default=folder("LIPSYNC_DATA", "data"),
+                   help="folder for history, uploads, caches, logs (default: data, or $LIPSYNC_SHARED_DIR/data)")
     p.add_argument("--engine", default=env("LIPSYNC_ENGINE", "builtin"), help="default engine")
     p.add_argument("--device", default=env("LIPSYNC_DEVICE", "auto"), help="auto, cpu, cuda, cuda:1")
     p.add_argument("--lang", default=env("LIPSYNC_LANG", "auto"), choices=["auto", "zh", "en"],

@@ -11,14 +11,21 @@ def env(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
+def folder(variable: str, under_shared: str) -> str:
+    """A folder setting: its own variable, else ``$LIPSYNC_SHARED_DIR/<under_shared>`` (the folder every
+    machine of a scale-out mounts at the same path), else ``under_shared`` in the working directory."""
+    shared = os.environ.get("LIPSYNC_SHARED_DIR")
+    return os.environ.get(variable) or (str(Path(shared) / under_shared) if shared else under_shared)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Process-wide settings (read once at start-up; never mutated per request)."""
 
     #: where finished videos go, one folder per batch
-    outputs_dir: Path = field(default_factory=lambda: Path(env("LIPSYNC_OUTPUTS", "outputs")))
+    outputs_dir: Path = field(default_factory=lambda: Path(folder("LIPSYNC_OUTPUTS", "outputs")))
     #: caches (face analysis), job database, logs, per-job work folders
-    data_dir: Path = field(default_factory=lambda: Path(env("LIPSYNC_DATA", "data")))
+    data_dir: Path = field(default_factory=lambda: Path(folder("LIPSYNC_DATA", "data")))
     #: where engine weights live
     checkpoints_dir: Path = field(default_factory=lambda: Path(env("LIPSYNC_CHECKPOINTS", "checkpoints")))
     #: default engine name
@@ -70,7 +77,7 @@ class JobOptions:
     crf: int = 13
     #: x264 preset (speed / size trade-off)
     preset: str = "veryfast"
-    #: how many frames the engine renders at once
+    #: frames per render call for engines without a limit of their own (built-in; Wav2Lip fits GPU memory)
     batch_size: int = 16
     #: lips lead the sound by this many seconds on top of the coarticulation (which already anticipates
     #: the next sound; measured against real speakers, an extra lead put the mouth 1-2 frames early)
@@ -79,6 +86,8 @@ class JobOptions:
     mouth_strength: float = 1.0
     #: check every finished video (lip-sync, face coverage, flicker) for the reviewer
     qc: bool = True
+    #: decode the next frames and encode the last ones in threads beside the engine
+    overlap: bool = True
     #: which face speaks when the template shows several: 1, 2, ... counted left to right; None = the one
     #: MediaPipe finds
     face: int | None = None

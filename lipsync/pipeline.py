@@ -20,10 +20,12 @@ from .face import FaceCache, FaceTrack, content_hash
 from .frames import iter_template_frames, output_frame_count, pingpong_index
 from .i18n import Msg, msg
 from .media import MediaInfo, VideoWriter, probe
+from .overlap import Sink, prefetch
 from .qc import QcMeter, QcReport
 from .runtime import Runtime
 
 log = logging.getLogger("lipsync.pipeline")
+OVERLAP_FRAMES = 16  # frames decoded ahead and waiting to be encoded: enough to keep each side busy, small in memory
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,9 @@ def render_frames(engine: Engine, state, job: RenderJob, spool: Path,
     track = job.track
     batch: list[FrameIn] = []
     frames = iter_template_frames(job.template, job.fps, job.frame_index, spool)
-    bs = max(1, job.options.batch_size)
+    if job.options.overlap:
+        frames = prefetch(frames, OVERLAP_FRAMES)  # the next frames decode while the engine works
+    bs = max(1, engine.batch_for(state))  # the engine decides (Wav2Lip: what fits in GPU memory)
 
     def flush():
         patches = engine.render(state, batch)
@@ -175,25 +179,30 @@ def run_job(spec: JobSpec, runtime: Runtime, progress: ProgressFn = _no_progress
                     n_frames=n_out, frame_index=frame_index, options=options,
                     cache_dir=settings.cache_dir)
     state = engine.prepare(job)
-    missing, qc_s = 0, 0.0
+    missing = 0
     meter = QcMeter(float(fps), n_out) if options.qc else None
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     # the pid in the name lets a restarted app clean only what dead processes left behind
     with tempfile.TemporaryDirectory(dir=settings.work_dir, prefix=f"job-{os.getpid()}-") as work:
         with VideoWriter(output, (track.width, track.height), fps, audio.path, audio.duration,
                          crf=options.crf, preset=options.preset) as writer:
+            def write(item: tuple[FrameIn, np.ndarray]) -> None:
+                writer.write(item[1])
+                if meter:
+                    meter.add(item[0].out_index, item[1], item[0].landmarks)
+
+            # the finished frames are encoded (and checked) in order, beside the engine
+            sink = Sink(write, OVERLAP_FRAMES) if options.overlap else None
             for f, frame, _ in render_frames(engine, state, job, Path(work) / "template.raw", progress):
                 missing += f.landmarks is None
-                writer.write(frame)
-                if meter:
-                    t_qc = time.perf_counter()
-                    meter.add(f.out_index, frame, f.landmarks)
-                    qc_s += time.perf_counter() - t_qc
+                sink.put((f, frame)) if sink else write((f, frame))
+            if sink:
+                sink.close()
             progress(Progress("encoding", 1.0, msg("progress.encoding")))
             final = writer.close()
     t_qc = time.perf_counter()
     qc = meter.finish(audio.samples, qc_sheet_path(final)) if meter else None
-    qc_s += time.perf_counter() - t_qc
+    qc_s = time.perf_counter() - t_qc  # the per-frame part runs beside the render and is not counted
     t_end = time.perf_counter()
     warnings = []
     if missing:

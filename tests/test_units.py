@@ -107,3 +107,50 @@ def test_startup_cleanup_keeps_live_work_and_removes_leftovers(tmp_path):
         assert not partial.exists()
     finally:
         sleeper.kill()
+
+
+def test_overlap_keeps_order_bounds_memory_and_passes_errors_on():
+    import threading
+
+    from lipsync.overlap import Sink, prefetch
+
+    ahead = []
+
+    def numbers(n, fail_at=None):
+        for i in range(n):
+            ahead.append(i)
+            if i == fail_at:
+                raise ValueError(f"bad frame {i}")
+            yield i
+
+    got = []
+    for i in prefetch(numbers(50), depth=4):
+        got.append(i)
+        assert ahead[-1] - i <= 4 + 1  # never more than the queue ahead (plus the one being put)
+    assert got == list(range(50))
+    with pytest.raises(ValueError, match="bad frame 7"):
+        list(prefetch(numbers(20, fail_at=7), depth=3))
+    closed = threading.Event()
+
+    def endless():
+        try:
+            while True:
+                yield 1
+        finally:
+            closed.set()
+
+    for _ in zip(range(5), prefetch(endless(), depth=2)):
+        pass
+    assert closed.wait(5)  # stopping early stops and closes the producer
+
+    out = []
+    sink = Sink(out.append, depth=3)
+    for i in range(100):
+        sink.put(i)
+    sink.close()
+    assert out == list(range(100))
+    broken = Sink(lambda i: 1 / (i - 5), depth=2)
+    with pytest.raises(ZeroDivisionError):
+        for i in range(20):
+            broken.put(i)
+        broken.close()

@@ -254,3 +254,49 @@ def test_end_to_end_with_random_weights(manifest, tmp_path):
             changed += not np.array_equal(out, f.image)
         assert np.array_equal(out[outside], f.image[outside])
     assert changed == n
+
+
+class _LimitedModel(torch.nn.Module):
+    """The real generator, refusing (as a GPU would) more frames than ``limit`` at once."""
+
+    def __init__(self, inner: torch.nn.Module, limit: int, seen: list[int]):
+        super().__init__()
+        self.inner, self.limit, self.seen = inner, limit, seen
+
+    def forward(self, mels, faces):
+        self.seen.append(len(faces))
+        if len(faces) > self.limit:
+            raise torch.OutOfMemoryError(f"test: more than {self.limit} frames")
+        return self.inner(mels, faces)
+
+
+def test_the_engine_decides_its_batch_and_out_of_memory_halves_only_that_job(manifest, tmp_path):
+    from conftest import EXAMPLES
+
+    ckpt = tmp_path / "checkpoints"
+    ckpt.mkdir()
+    official_checkpoint(manifest, ckpt / "wav2lip_gan.pth")
+    studio = Studio(Settings(outputs_dir=tmp_path / "o", data_dir=tmp_path / "d", checkpoints_dir=ckpt,
+                             device="cpu", min_free_gb=0))
+    engine = studio.engines.get("wav2lip")
+    engine.batch_size = 40  # as if GPU memory allowed 40 frames (the pipeline used to cut at 16)
+    inner, handed, forwards = engine.model, [], []
+    render = engine.render
+    engine.render = lambda state, frames: (handed.append(len(frames)), render(state, frames))[1]
+    options = studio.options("wav2lip", qc=False)
+
+    engine.model = _LimitedModel(inner, 12, forwards)
+    item = studio.generate(EXAMPLES / "demo_speech.wav", EXAMPLES / "demo_face.png", options)
+    assert item.status == "done", item.error
+    assert handed[0] == 40 and max(handed) == 40  # the engine's batch, not a global 16
+    assert forwards[:3] == [40, 20, 10] and max(forwards[3:]) <= 10  # halved for this job, then kept there
+    assert engine.batch_size == 40  # the shared size is untouched: only that job went on with 10
+
+    forwards.clear()
+    engine.model = _LimitedModel(inner, 1000, forwards)  # memory is back
+    assert studio.generate(EXAMPLES / "demo_speech.wav", EXAMPLES / "demo_face.png", options).status == "done"
+    assert forwards[0] == 40  # the next job starts from the memory-based size again
+
+    engine.model = _LimitedModel(inner, 0, [])  # not even one frame fits: the job fails, clearly
+    failed = studio.generate(EXAMPLES / "demo_speech.wav", EXAMPLES / "demo_face.png", options)
+    assert failed.status == "failed" and failed.error.key == "err.gpu_oom"

@@ -62,6 +62,11 @@ class Engine(Protocol):
         """Per-job work done once (audio features, per-template data); returns the engine's state."""
         ...
 
+    def batch_for(self, state: Any) -> int:
+        """How many frames the engine wants per ``render`` call for this job (the pipeline hands it
+        exactly that many, except for the last batch)."""
+        ...
+
     def render(self, state: Any, frames: list[FrameIn]) -> list[Patch | None]:
         """Render a batch of frames; None for a frame means "keep the template frame"."""
         ...

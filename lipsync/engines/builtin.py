@@ -44,6 +44,7 @@ class BuiltinState:
     selection: np.ndarray | None  #: (n_out,) bank position per output frame (reuse mode)
     bank: MouthBank | None
     strength: float
+    batch: int = 16           #: frames per render call (the job's ``batch_size``: no memory limit here)
 
 
 class BuiltinEngine:
@@ -58,6 +59,9 @@ class BuiltinEngine:
         self._phones: dict[Path, PhoneCache] = {}
 
     # -- per job ---------------------------------------------------------------------------------
+    def batch_for(self, state: BuiltinState) -> int:
+        return state.batch
+
     def prepare(self, job: RenderJob) -> BuiltinState:
         """Audio -> mouth targets; for a talking template also the mouth bank and the frame choice."""
         targets = mouth_targets(job.audio.samples, float(job.fps), job.n_frames, job.options.lip_lead_s,
@@ -65,14 +69,14 @@ class BuiltinEngine:
         strength = job.options.mouth_strength
         if job.track.is_still or not job.track.is_talking():
             log.info("built-in engine: warp mode (no talking mouth to reuse in %s)", job.template.path.name)
-            return BuiltinState("warp", targets, None, None, strength)
+            return BuiltinState("warp", targets, None, None, strength, job.options.batch_size)
         bank = self._bank(job)
         yaw_out = L.yaw_proxy(job.track.landmarks)[job.frame_index]
         selection = select_mouths(bank, targets, yaw_out, float(np.clip(strength, 0, 1.5)))
         joins = sum(is_join(bank, selection, t) for t in range(selection.size))
         log.info("built-in engine: reuse mode, %d mouth sources from %s, %d joins in %d frames",
                  len(bank.frames), job.template.path.name, joins, selection.size)
-        return BuiltinState("reuse", targets, selection, bank, strength)
+        return BuiltinState("reuse", targets, selection, bank, strength, job.options.batch_size)
 
     def phone_cache(self, cache_dir: Path) -> PhoneCache:
         """The phone cache of a data folder (one per folder; shared by all jobs of this engine)."""

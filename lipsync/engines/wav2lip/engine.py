@@ -66,6 +66,9 @@ class Wav2LipState:
     mel: np.ndarray
     boxes: np.ndarray
     fps: float
+    #: frames per forward pass for this job: starts at the memory-based size, halved on out-of-memory
+    #: for this job only (the next job starts from the memory-based size again)
+    batch: int = 1
 
 
 class Wav2LipEngine:
@@ -109,7 +112,15 @@ class Wav2LipEngine:
                 self._mel_cache = (key, wav2lip_mel(job.audio.samples))
             mel = self._mel_cache[1]
         boxes = face_boxes(job.track.landmarks, job.track.valid, (job.track.width, job.track.height))
-        return Wav2LipState(mel=mel, boxes=boxes, fps=float(job.fps))
+        with self._lock:
+            if self.dev.type == "cuda":  # what fits now (another process may hold some of the memory)
+                self.batch_size = self._initial_batch_size()
+            batch = self.batch_size
+        return Wav2LipState(mel=mel, boxes=boxes, fps=float(job.fps), batch=batch)
+
+    def batch_for(self, state: Wav2LipState) -> int:
+        """The pipeline hands over as many frames as one forward pass takes."""
+        return state.batch
 
     # -- per batch -------------------------------------------------------------------------------
     def render(self, state: Wav2LipState, frames: list[FrameIn]) -> list[Patch | None]:
@@ -126,7 +137,7 @@ class Wav2LipEngine:
             faces[n, IMG // 2:, :, :3] = 0  # the lower half is what the model must draw
             mels[n, 0] = wav2lip_mel_window(state.mel, f.out_index, state.fps)
         faces /= 255.0
-        preds = self._infer(mels, faces.transpose(0, 3, 1, 2))
+        preds = self._infer(state, mels, faces.transpose(0, 3, 1, 2))
         out: dict[int, Patch] = {}
         for f, pred in zip(todo, preds):
             out[f.out_index] = self._patch(f, state.boxes[f.src_index], pred)
@@ -147,21 +158,23 @@ class Wav2LipEngine:
             patch[iy0 - roi.y0:iy1 - roi.y0, ix0 - roi.x0:ix1 - roi.x0] = face[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0]
         return Patch(roi, patch)
 
-    def _infer(self, mels: np.ndarray, faces: np.ndarray) -> np.ndarray:
-        """Run the generator over the batch in chunks; on GPU out-of-memory halve the chunk and retry."""
+    def _infer(self, state: Wav2LipState, mels: np.ndarray, faces: np.ndarray) -> np.ndarray:
+        """Run the generator over the frames in chunks of this job's batch; on out-of-memory the chunk is
+        retried with half as many frames (for this job only). Fails only when one frame does not fit."""
         results = []
         i = 0
         while i < len(faces):
-            n = self.batch_size
+            n = state.batch
             try:
                 results.append(self._forward(mels[i:i + n], faces[i:i + n]))
                 i += n
             except torch.OutOfMemoryError as e:
-                if self.batch_size <= 1:
+                if state.batch <= 1:
                     raise EngineError("err.gpu_oom") from e
-                self.batch_size //= 2
-                torch.cuda.empty_cache()
-                log.warning("GPU out of memory: batch size lowered to %d", self.batch_size)
+                state.batch //= 2
+                if self.dev.type == "cuda":
+                    torch.cuda.empty_cache()
+                log.warning("out of memory: this job goes on with batches of %d frames", state.batch)
         return np.concatenate(results)
 
     def _forward(self, mels: np.ndarray, faces: np.ndarray) -> np.ndarray:
