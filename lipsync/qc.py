@@ -56,6 +56,8 @@ class QcSettings:
     #: contact sheet: mouths across the video, each tile this size
     sheet_tiles: int = 8
     tile: tuple[int, int] = (144, 96)
+    #: tile centre under the nose, in eye distances: the lips in the middle, a little chin below
+    tile_below_nose: float = 0.32
 
 
 QC = QcSettings()
@@ -153,7 +155,8 @@ class QcMeter:
             self._pending.append((index, self._pool.submit(self._mesh, frame, landmarks)))
             self._collect(wait=len(self._pending) > self.s.max_pending)
         if index in self._sheet_at:
-            self._tiles[self._sheet_at[index]] = canonical_mouth(frame, landmarks, self.s.tile, grey=False)
+            self._tiles[self._sheet_at[index]] = canonical_mouth(frame, landmarks, self.s.tile, grey=False,
+                                                                 below_nose=self.s.tile_below_nose)
 
     def finish(self, samples: np.ndarray, sheet: Path | None = None) -> QcReport:
         """The report against the audio (16 kHz samples); writes the contact sheet if ``sheet`` is given."""

@@ -107,9 +107,10 @@ def _eye_distance(lm: np.ndarray) -> float:
 
 
 def canonical_mouth(frame: np.ndarray, lm: np.ndarray, size: tuple[int, int] = MOUTH_CROP,
-                    grey: bool = True) -> np.ndarray:
-    """Mouth crop in a head-aligned frame (eyes level, fixed eye distance, mouth centred): grey float32,
-    or the colour pixels (``grey=False``, for pictures a person looks at)."""
+                    grey: bool = True, below_nose: float = 0.45) -> np.ndarray:
+    """Mouth crop in a head-aligned frame (eyes level, fixed eye distance, centred ``below_nose`` eye
+    distances under the nose): grey float32, or the colour pixels (``grey=False``, for pictures a person
+    looks at)."""
     import cv2
 
     d = _eye_distance(lm)
@@ -117,7 +118,7 @@ def canonical_mouth(frame: np.ndarray, lm: np.ndarray, size: tuple[int, int] = M
     angle = np.arctan2(*(eye_r - eye_l)[::-1])
     s = CROP_EYE_DIST * size[0] / MOUTH_CROP[0] / max(d, 1e-6)
     # the mouth centre is taken from stable points (nose base) so lip motion does not move the crop
-    centre = lm[L.NOSE_BASE].mean(axis=0) + np.array([-np.sin(angle), np.cos(angle)]) * 0.45 * d
+    centre = lm[L.NOSE_BASE].mean(axis=0) + np.array([-np.sin(angle), np.cos(angle)]) * below_nose * d
     c, si = np.cos(-angle) * s, np.sin(-angle) * s
     m = np.array([[c, -si, 0.0], [si, c, 0.0]])
     m[:, 2] = np.array(size) / 2 - m[:, :2] @ centre
