@@ -25,10 +25,10 @@ def main() -> None:
     client = Client(args.url, verbose=False)
     job = client.submit(handle_file(args.audio), [handle_file(t) for t in args.templates], [], args.engine,
                         api_name="/batch")
-    summary, table, videos, downloads = job.result()
+    summary, table, videos, downloads, items = job.result()
     print(summary)
-    for row in table["data"]:
-        print(*row, sep="\t")
+    for item in items:  # each video's status, automatic check and review state
+        print(item["template"], item["status"], (item["qc"] or {}).get("verdict", ""), item["review"], sep="\t")
     args.out.mkdir(parents=True, exist_ok=True)
     for f in downloads or []:
         shutil.copy(f, args.out / Path(f).name)

@@ -44,10 +44,7 @@ def ticket_json(view: BatchView, base: str) -> dict:
 
 
 def _item_json(item: ItemView, base: str) -> dict:
-    data = {"job_id": item.job_id, "audio": item.audio, "template": item.template, "status": item.status,
-            "output": item.output.name if item.output else None,
-            "error": str(item.error) if item.error else None, "error_code": item.error.key if item.error else None,
-            "qc": item.qc.to_dict() if item.qc else None, "review": item.review, "review_note": item.review_note}
+    data = item.to_json()
     if item.output:
         data["download_url"] = _download_url(base, item.output)
     return data

@@ -54,6 +54,13 @@ class ItemView:
     review: str | None = None       #: to_review, approved, rejected (finished videos only)
     review_note: str | None = None
 
+    def to_json(self) -> dict:
+        """The item for scripts (HTTP API, gradio_client): English texts with stable codes."""
+        return {"job_id": self.job_id, "audio": self.audio, "template": self.template, "status": self.status,
+                "output": self.output.name if self.output else None,
+                "error": str(self.error) if self.error else None, "error_code": self.error.key if self.error else None,
+                "qc": self.qc.to_dict() if self.qc else None, "review": self.review, "review_note": self.review_note}
+
     def shown(self, lang: str = DEFAULT) -> str:
         return status_text(self.stage, lang)
 

@@ -84,7 +84,7 @@ def test_gradio_client_single_and_batch(client):
     status, video, file = client.predict(handle_file(str(EXAMPLES / "demo_speech.wav")),
                                          handle_file(str(EXAMPLES / "demo_face.png")), "builtin", api_name="/single")
     assert status.startswith("**Done**") and Path(file).stat().st_size > 10_000
-    head, table, gallery, downloads = client.predict(
+    head, table, gallery, downloads, items = client.predict(
         handle_file(str(shared("a5_zh_bus.wav"))),
         [handle_file(str(shared("p1_hallo6.jpg"))), handle_file(str(shared("p3_sadtalker_people0.png")))],
         [], "builtin", api_name="/batch")
@@ -92,6 +92,8 @@ def test_gradio_client_single_and_batch(client):
     assert [row[3] for row in table["data"]] == ["done", "done"]
     assert len(gallery) == 2
     assert any(str(d).endswith(".zip") for d in downloads)
+    assert [i["status"] for i in items] == ["done", "done"] and all(i["qc"]["verdict"] for i in items)
+    assert {i["review"] for i in items} == {"to_review"} and all(len(i["job_id"]) == 12 for i in items)
     report, details, _faces, _face = client.predict(handle_file(str(shared("v4_retalk_face5.mp4"))),
                                                     api_name="/check_template")
     assert "GOOD" in report and details["face_share"] > 0.9

@@ -71,7 +71,7 @@ def show_followed(studio: Studio, ticket_id: str | None, lang: str):
     page's own Start button takes over the view) or once it has finished and been shown."""
     ticket = studio.ticket(ticket_id) if ticket_id else None
     if ticket is None:
-        return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        return (gr.skip(),) * 6
     # the tick only ever stops following (never restarts it), so it cannot undo a Start click
     return *batch_outputs(studio.view(ticket), lang), (None if ticket.is_finished else gr.skip())
 
@@ -112,7 +112,8 @@ def build(studio: Studio, tx: Texts, lang: gr.State):
                               elem_id="batch-gallery")
             downloads = tx.make(gr.File, {"label": "batch.downloads"}, file_count="multiple", interactive=False)
     engine.change(partial(engine_note, studio.settings), [engine, lang], note, api_name=False)
-    outputs = [overall, table, gallery, downloads]
+    items = gr.JSON(visible=False)  # for gradio_client: every item with its check and review
+    outputs = [overall, table, gallery, downloads, items]
     # no Gradio-level queue here: the studio's runner orders all jobs and says where each one waits
     start.click(partial(run_batch, studio), [audio, files, lib, engine, lang], outputs, api_name="batch",
                 concurrency_limit=None)

@@ -76,7 +76,7 @@ def empty_items(lang: str) -> pd.DataFrame:
 
 def empty_batch_outputs(message: str, lang: str) -> tuple:
     """Outputs of the batch view with only a message (no error badges on the other panels)."""
-    return message, empty_items(lang), [], []
+    return message, empty_items(lang), [], [], []
 
 
 def item_rows(view: BatchView, lang: str) -> pd.DataFrame:
@@ -94,7 +94,8 @@ def follow(ticket: Ticket, render: Callable[[Ticket], T]) -> Iterator[T]:
 
 
 def batch_outputs(view: BatchView, lang: str) -> tuple:
-    """Summary (with every failure reason), items table, captioned videos, downloads (+ ZIP)."""
+    """Summary (with every failure reason), items table, captioned videos, downloads (+ ZIP), and the
+    items as JSON (hidden on the page; what scripts read)."""
     videos = [(str(i.output), i.template) for i in view.done]
     downloads = [str(i.output) for i in view.done] + ([str(view.zip_path)] if view.zip_path else [])
-    return summary(view, lang), item_rows(view, lang), videos, downloads
+    return summary(view, lang), item_rows(view, lang), videos, downloads, [i.to_json() for i in view.items]
