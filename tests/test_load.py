@@ -1,5 +1,7 @@
 """A short load test: clients at once through gradio_client and HTTP; every job completes, exactly
 once, one at a time, no 5xx, queue positions reported, memory bounded."""
+import subprocess
+
 import pytest
 from conftest import make, shared, start_app
 from loadgen import peak_rss_mb, run_load
@@ -20,4 +22,8 @@ def test_mixed_clients_at_once(tmp_path):
         assert peak_rss_mb(proc.pid) < 3000
     finally:
         proc.terminate()
-        proc.wait(10)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:  # a loaded machine: shutting down is not what this test measures
+            proc.kill()
+            proc.wait(10)

@@ -90,9 +90,13 @@ def test_review_decisions_survive_a_restart_and_the_approved_zip_holds_exactly_t
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("review_app")
-    proc, url = start_app(tmp)
+def app_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("review_app")
+
+
+@pytest.fixture(scope="module")
+def app(app_dir):
+    proc, url = start_app(app_dir)
     yield url
     proc.terminate()
     proc.wait(20)
@@ -243,3 +247,27 @@ def test_the_library_keeps_the_chosen_face_for_every_later_job(studio, two_faces
     assert _mouth_change(item.output, two_faces, 1) > 1.0 and _mouth_change(item.output, two_faces, 0) < 0.2
     studio.remove_from_library(kept)
     assert not (studio.library_dir / ".faces" / kept.name.split("__")[0]).exists()
+
+
+def test_the_template_check_shows_the_faces_and_the_choice_goes_into_the_library(app, app_dir, two_faces):
+    import shutil
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from lipsync.face import content_hash
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        page.goto(app)
+        page.get_by_role("tab", name="Templates").click()
+        page.locator("#template-file input[type=file]").set_input_files(str(two_faces))
+        page.wait_for_timeout(1000)
+        page.get_by_role("button", name="Check template").click()
+        expect(page.locator("#template-faces img")).to_have_count(2, timeout=120_000)  # numbered, left to right
+        page.locator("#template-face").get_by_text("face 2").click()
+        page.get_by_role("button", name="Add to library").click()
+        expect(page.locator("#template-report")).to_contain_text("Added to the library", timeout=120_000)
+        browser.close()
+    mark = app_dir / "data" / "library" / ".faces" / content_hash(two_faces)[:12]
+    assert mark.read_text() == "2"  # every later job made from it speaks with the right-hand face
