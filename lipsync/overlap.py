@@ -82,7 +82,12 @@ class Sink(Generic[T]):
         self._q.put(item)
 
     def close(self) -> None:
-        self._q.put(_END)
-        self._thread.join()
+        self.abort()
         if self._error is not None:
             raise self._error
+
+    def abort(self) -> None:
+        """Stop after what was put (without raising the consumer's error: the caller has its own)."""
+        if self._thread.is_alive():
+            self._q.put(_END)
+            self._thread.join()

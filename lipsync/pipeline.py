@@ -193,11 +193,18 @@ def run_job(spec: JobSpec, runtime: Runtime, progress: ProgressFn = _no_progress
 
             # the finished frames are encoded (and checked) in order, beside the engine
             sink = Sink(write, OVERLAP_FRAMES) if options.overlap else None
-            for f, frame, _ in render_frames(engine, state, job, Path(work) / "template.raw", progress):
-                missing += f.landmarks is None
-                sink.put((f, frame)) if sink else write((f, frame))
-            if sink:
-                sink.close()
+            try:
+                for f, frame, _ in render_frames(engine, state, job, Path(work) / "template.raw", progress):
+                    missing += f.landmarks is None
+                    sink.put((f, frame)) if sink else write((f, frame))
+                if sink:
+                    sink.close()
+            except BaseException:
+                if sink:
+                    sink.abort()  # the job failed: the encoder thread stops, the error is this one
+                if meter:
+                    meter.close()
+                raise
             progress(Progress("encoding", 1.0, msg("progress.encoding")))
             final = writer.close()
     t_qc = time.perf_counter()

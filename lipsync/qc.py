@@ -161,8 +161,7 @@ class QcMeter:
     def finish(self, samples: np.ndarray, sheet: Path | None = None) -> QcReport:
         """The report against the audio (16 kHz samples); writes the contact sheet if ``sheet`` is given."""
         self._collect(wait=True, everything=True)
-        self._pool.shutdown()
-        self._mesh.close()
+        self.close()
         sync, lag = self._sync(samples)
         flicker = self._flicker()
         share = float(self.covered.mean()) if self.n else 0.0
@@ -176,6 +175,13 @@ class QcMeter:
             write_sheet(self._tiles, self.s.tile, sheet)
             report.sheet = f"{sheet.parent.name}/{sheet.name}"
         return report
+
+    def close(self) -> None:
+        """Stop the mesh thread and free MediaPipe (also when the job failed half-way)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._mesh is not None:
+            self._mesh.close()
+            self._mesh = None
 
     def _collect(self, wait: bool, everything: bool = False) -> None:
         """Openings of the meshed frames, oldest first; waits when too many frames are held (memory)."""
