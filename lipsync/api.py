@@ -158,14 +158,10 @@ class RerunIn(BaseModel):
 
 def _review_routes(router: APIRouter, studio: Studio, credentials: list[tuple[str, str]] | None) -> None:
     """A reviewer's decision on one finished video (the login name is recorded when login is on)."""
-    security = HTTPBasic(auto_error=False)
-
     @router.post("/items/{job_id}/review")
-    async def review(job_id: str, body: ReviewIn, creds: HTTPBasicCredentials | None = Depends(security),
-                     actor: Actor = Depends(who)):
+    async def review(job_id: str, body: ReviewIn, actor: Actor = Depends(who)):
         try:
-            row = studio.review(job_id, body.decision, body.note, creds.username if credentials and creds else None,
-                                actor.client)
+            row = studio.review(job_id, body.decision, body.note, actor.user if credentials else None, actor.client)
         except LipsyncError as e:
             return refused(404 if e.code == "err.nothing_to_review" else 400, e)
         return {"job_id": job_id, "review": row["review"], "review_note": row["review_note"],

@@ -67,7 +67,7 @@ def _sweep_uploads(store: JobStore, uploads: Path) -> int:
     """Kept inputs no job needs any more (to resume or to be made again)."""
     if not uploads.is_dir():
         return 0
-    needed = {str(Path(p).resolve()) for p in store.input_paths(live_only=True)}
+    needed = {str(Path(p).resolve()) for p in store.needed_inputs()}
     removed = 0
     for path in uploads.rglob("*"):
         if path.is_file() and str(path.resolve()) not in needed and time.time() - path.stat().st_mtime > UPLOAD_GRACE_S:

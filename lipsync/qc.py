@@ -227,10 +227,9 @@ def _problems(r: QcReport, flicker_share: float, fps: float, s: QcSettings) -> t
     if r.sync is not None and abs(r.lag) > s.lag_warn:
         check.append(msg("qc.r_lag", frames=abs(r.lag), ms=abs(r.lag) * 1000 / fps,
                          when=msg("qc.late" if r.lag > 0 else "qc.early")))
-    if r.face_share < s.coverage_poor:
-        poor.append(msg("qc.r_no_face", share=1 - r.face_share, ranges=", ".join(r.untouched[:5])))
-    elif r.face_share < s.coverage_check:
-        check.append(msg("qc.r_no_face", share=1 - r.face_share, ranges=", ".join(r.untouched[:5])))
+    if r.face_share < s.coverage_check:
+        no_face = msg("qc.r_no_face", share=1 - r.face_share, ranges=", ".join(r.untouched[:5]))
+        (poor if r.face_share < s.coverage_poor else check).append(no_face)
     if flicker_share > s.flicker_check:
         check.append(msg("qc.r_flicker", ranges=", ".join(r.flicker[:5])))
     return poor, check

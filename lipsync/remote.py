@@ -100,5 +100,6 @@ class RemoteItems:
         import redis
 
         r = redis.Redis.from_url(self.settings.broker_url, socket_connect_timeout=2, socket_timeout=2)
-        return sorted((json.loads(r.get(k)) for k in r.scan_iter(HEARTBEAT_KEY + "*") if r.get(k)),
-                      key=lambda w: w["name"])
+        keys = list(r.scan_iter(HEARTBEAT_KEY + "*"))
+        found = r.mget(keys) if keys else []  # one round trip; a key that expired meanwhile is None
+        return sorted((json.loads(v) for v in found if v), key=lambda w: w["name"])

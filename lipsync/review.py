@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .errors import LipsyncError
 from .files import atomic_path
-from .jobs.store import REVIEW_STATES, JobStore
+from .jobs.store import REVIEW_STATES, JobStore, review_counts
 from .qc import QcReport
 
 
@@ -33,11 +33,7 @@ class Reviews:
 
     def counts(self, batch: str) -> dict[str, int]:
         """How many finished videos of a batch are in each review state."""
-        out = dict.fromkeys(REVIEW_STATES, 0)
-        for row in self.store.batch_rows(batch):
-            if row["status"] == "done":
-                out[row["review"] or "to_review"] += 1
-        return out
+        return review_counts((row["status"], row["review"]) for row in self.store.batch_rows(batch))
 
     def approved_zip(self, batch: str) -> Path | None:
         """``<batch>/<batch>_approved.zip`` with exactly the approved videos (None when there are none)."""

@@ -53,18 +53,28 @@ class Storage:
         return line + ("  \n" + t(lang, "storage.warning", need=self.min_free / GB) if self.warn else "")
 
 
-def storage(settings: Settings) -> Storage:
-    """What the outputs, uploads and caches take now, and the free space on the outputs' disk."""
+def free_space(settings: Settings) -> int:
+    """Bytes free on the outputs' disk (one cheap system call: fine on every request)."""
     settings.outputs_dir.mkdir(parents=True, exist_ok=True)
+    return shutil.disk_usage(settings.outputs_dir).free
+
+
+def running_short(settings: Settings) -> bool:
+    """Whether the page should warn: less than twice the refusal threshold free."""
+    return free_space(settings) < WARN_FACTOR * settings.min_free_gb * GB
+
+
+def storage(settings: Settings) -> Storage:
+    """What the outputs, uploads and caches take now (walks the folders: not for every request), and the
+    free space on the outputs' disk."""
     return Storage(outputs=folder_size(settings.outputs_dir), uploads=folder_size(settings.data_dir / "uploads"),
-                   caches=folder_size(settings.cache_dir), free=shutil.disk_usage(settings.outputs_dir).free,
+                   caches=folder_size(settings.cache_dir), free=free_space(settings),
                    min_free=int(settings.min_free_gb * GB))
 
 
 def check_space(settings: Settings) -> None:
     """Raise OutputError (code ``err.disk_low``) when the outputs' disk has less free space than the
     threshold: refused before any work starts."""
-    settings.outputs_dir.mkdir(parents=True, exist_ok=True)
-    free = shutil.disk_usage(settings.outputs_dir).free
+    free = free_space(settings)
     if free < settings.min_free_gb * GB:
         raise OutputError("err.disk_low", free=free / GB, need=settings.min_free_gb)

@@ -50,7 +50,7 @@ from .remote import RemoteItems
 from .report import TemplateReport, evaluate
 from .review import Reviews
 from .runtime import Runtime
-from .storage import Storage, check_space, storage
+from .storage import Storage, check_space, running_short, storage
 from .views import BatchView, batch_view
 
 log = logging.getLogger("lipsync.studio")
@@ -162,6 +162,10 @@ class Studio:
     def storage(self) -> Storage:
         """Space used by outputs, uploads and caches, and free on the disk."""
         return storage(self.settings)
+
+    def running_short(self) -> bool:
+        """Whether the disk is filling up (cheap: only the free space is read)."""
+        return running_short(self.settings)
 
     def plan(self, audios: Sequence[str | Path], templates: Sequence[str | Path],
              options: JobOptions | None = None, names: dict[str, str] | None = None,
@@ -484,9 +488,6 @@ class Studio:
 
     def resolve_zip(self, batch: str) -> Path | None:
         """The ZIP the app made for ``outputs/<batch>``, if there is one."""
-        root = self.settings.outputs_dir.resolve()
-        folder = (root / batch).resolve()
-        if folder.parent != root:
-            return None
-        path = zip_path_for(folder)
-        return path if path.is_file() else None
+        folder = self.resolve_batch(batch)
+        path = zip_path_for(folder) if folder else None
+        return path if path and path.is_file() else None

@@ -9,6 +9,7 @@ from pathlib import Path
 from .batch import BatchProgress, BatchResult
 from .i18n import DEFAULT, Msg, t
 from .jobs import Ticket
+from .jobs.store import review_counts
 from .qc import QcReport
 
 #: the words for job states and item stages (literal keys: the catalogue test finds every one in the code)
@@ -154,12 +155,4 @@ def batch_view(ticket: Ticket, position: int, rows: dict[str, dict] | None = Non
                      stage=p.stage if p else "queued", overall=round(p.overall, 3) if p else 0.0,
                      message=p.message if p else Msg("common.empty"), items=tuple(items_out),
                      batch=folder.name if folder else None, zip_path=zip_path, error=ticket.error,
-                     reviews=_counts(items_out) if rows else {})
-
-
-def _counts(items: list[ItemView]) -> dict[str, int]:
-    out = {"approved": 0, "rejected": 0, "to_review": 0}
-    for i in items:
-        if i.status == "done":
-            out[i.review or "to_review"] += 1
-    return out
+                     reviews=review_counts((i.status, i.review) for i in items_out) if rows else {})

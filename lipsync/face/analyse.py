@@ -39,7 +39,7 @@ class FaceAnalyser:
     def __init__(self, still: bool = False, face: int | None = None):
         self.face, self._centre = face, None
         sol = _mediapipe()
-        self._det = sol.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
+        self._det = _detector()
         self._mesh = sol.face_mesh.FaceMesh(static_image_mode=still, max_num_faces=1, refine_landmarks=False,
                                             min_detection_confidence=0.5, min_tracking_confidence=0.5)
 
@@ -87,17 +87,7 @@ class FaceAnalyser:
             return None
         x, y, bw, bh = boxes[pick]
         self._centre = centres[pick]
-        m = self.CHOSEN_MARGIN * max(bw, bh)
-        xa, ya, xb, yb = int(max(0, x - m)), int(max(0, y - m)), int(min(w, x + bw + m)), int(min(h, y + bh + m))
-        crop = frame[ya:yb, xa:xb]
-        scale = min(1.0, ANALYSIS_MAX_SIDE / max(crop.shape[:2]))
-        if scale < 1:
-            crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        res = self._mesh.process(cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)).multi_face_landmarks
-        if not res:
-            return None
-        ch, cw = crop.shape[:2]
-        return np.array([(xa + p.x * cw / scale, ya + p.y * ch / scale) for p in res[0].landmark], np.float32)
+        return mesh_in_box(self._mesh, frame, (x, y, x + bw, y + bh), self.CHOSEN_MARGIN, ANALYSIS_MAX_SIDE)
 
 
 class MeshTracker:
@@ -114,24 +104,40 @@ class MeshTracker:
 
     def __call__(self, frame: np.ndarray, hint: np.ndarray) -> np.ndarray | None:
         """Landmarks (468, 2) in frame pixels near the ``hint`` landmarks, or None."""
-        h, w = frame.shape[:2]
         (x0, y0), (x1, y1) = hint.min(axis=0), hint.max(axis=0)
-        m = self.MARGIN * max(x1 - x0, y1 - y0)
-        xa, ya, xb, yb = (int(max(0, x0 - m)), int(max(0, y0 - m)), int(min(w, x1 + m)), int(min(h, y1 + m)))
-        if xb - xa < 16 or yb - ya < 16:
-            return None
-        crop = frame[ya:yb, xa:xb]
-        scale = min(1.0, self.CROP_SIDE / max(crop.shape[:2]))
-        if scale < 1:
-            crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        res = self._mesh.process(cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)).multi_face_landmarks
-        if not res:
-            return None
-        ch, cw = crop.shape[:2]
-        return np.array([(xa + p.x * cw / scale, ya + p.y * ch / scale) for p in res[0].landmark], np.float32)
+        return mesh_in_box(self._mesh, frame, (x0, y0, x1, y1), self.MARGIN, self.CROP_SIDE)
 
     def close(self) -> None:
         self._mesh.close()
+
+
+MIN_CROP = 16  # pixels: a smaller crop cannot hold a face
+
+
+def mesh_in_box(mesh, frame: np.ndarray, box: tuple[float, float, float, float], margin: float,
+                max_side: int) -> np.ndarray | None:
+    """The mesh of the face in ``box`` (x0, y0, x1, y1) only: the box grown by ``margin`` of its longer
+    side, cut out, scaled to at most ``max_side``; landmarks back in frame pixels, or None."""
+    h, w = frame.shape[:2]
+    x0, y0, x1, y1 = box
+    m = margin * max(x1 - x0, y1 - y0)
+    xa, ya, xb, yb = int(max(0, x0 - m)), int(max(0, y0 - m)), int(min(w, x1 + m)), int(min(h, y1 + m))
+    if xb - xa < MIN_CROP or yb - ya < MIN_CROP:
+        return None
+    crop = frame[ya:yb, xa:xb]
+    scale = min(1.0, max_side / max(crop.shape[:2]))
+    if scale < 1:
+        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    res = mesh.process(cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)).multi_face_landmarks
+    if not res:
+        return None
+    ch, cw = crop.shape[:2]
+    return np.array([(xa + p.x * cw / scale, ya + p.y * ch / scale) for p in res[0].landmark], np.float32)
+
+
+def _detector():
+    """MediaPipe's face detector as every analysis here uses it (full-range model)."""
+    return _mediapipe().face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
 
 
 def _smooth(landmarks: np.ndarray, valid: np.ndarray, sigma: float = 1.0) -> np.ndarray:
@@ -209,12 +215,11 @@ def find_faces(info: MediaInfo, thumb: int = 128) -> list[np.ndarray]:
     counts)."""
     rate = Fraction(2, 1)
     frames = [read_still(info)] if info.is_image else iter_video_frames(info, rate, max_frames=20)
-    det_model = _mediapipe().face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
+    det_model = _detector()
     try:
         for frame in frames:
             det = det_model.process(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)).detections or []
             if det:
-                h, w = frame.shape[:2]
                 boxes = sorted((d.location_data.relative_bounding_box for d in det), key=lambda b: b.xmin)
                 return [_thumb(frame, b, thumb) for b in boxes]
     finally:

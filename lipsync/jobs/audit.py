@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .db import SQLiteFile
+from .db import SQLiteFile, day_range
 
 log = logging.getLogger("lipsync.audit")
 
@@ -73,13 +73,7 @@ class AuditLog:
 
     def rows(self, since: str | None = None, until: str | None = None) -> pd.DataFrame:
         """Rows in order, optionally from / to a day (YYYY-MM-DD, both included)."""
-        where, args = [], []
-        if since:
-            where.append("time >= ?")
-            args.append(since)
-        if until:
-            where.append("time < ?")
-            args.append(until + "T99")
+        where, args = day_range("time", since, until)
         sql = f"SELECT {', '.join(COLUMNS)} FROM audit" + (" WHERE " + " AND ".join(where) if where else "")
         with self._conn() as c:
             return pd.read_sql_query(sql + " ORDER BY seq", c, params=args)

@@ -9,6 +9,19 @@ from pathlib import Path
 from typing import Iterator
 
 
+def day_range(column: str, since: str | None, until: str | None) -> tuple[list[str], list[str]]:
+    """WHERE conditions and their arguments for an ISO-time ``column`` from / to a day (YYYY-MM-DD, both
+    days included)."""
+    where, args = [], []
+    if since:
+        where.append(f"{column} >= ?")
+        args.append(since)
+    if until:
+        where.append(f"{column} < ?")
+        args.append(until + "T99")  # sorts after every time of that day
+    return where, args
+
+
 class SQLiteFile:
     """Connections to one database file (WAL mode: readers never wait for the writer)."""
 

@@ -5,11 +5,12 @@ import json
 import uuid
 from datetime import datetime
 from pathlib import Path
+from typing import Iterable
 
 import pandas as pd
 
 from ..i18n import Msg, plain
-from .db import SQLiteFile
+from .db import SQLiteFile, day_range
 
 #: error_code: the error as a catalogue message (JSON), so each reader sees it in their own language;
 #: qc: the automatic check of the video (JSON); review: to_review / approved / rejected, with its note,
@@ -17,6 +18,15 @@ from .db import SQLiteFile
 COLUMNS = ["id", "created", "batch", "audio", "template", "engine", "status", "seconds", "output", "error",
            "error_code", "qc", "review", "review_note", "reviewer", "reviewed", "archived"]
 REVIEW_STATES = ("to_review", "approved", "rejected")
+
+
+def review_counts(items: Iterable[tuple[str, str | None]]) -> dict[str, int]:
+    """How many finished videos are in each review state, from (status, review) pairs."""
+    out = dict.fromkeys(REVIEW_STATES, 0)
+    for status, review in items:
+        if status == "done":
+            out[review or "to_review"] += 1
+    return out
 #: where the job's inputs were kept (so it can be run again); not shown in the history table
 INPUT_COLUMNS = ["audio_path", "template_path", "started", "finished", "options"]
 _SCHEMA = """
@@ -121,19 +131,13 @@ class JobStore:
     def history(self, status: str | None = None, since: str | None = None, until: str | None = None,
                 limit: int = 50, offset: int = 0, review: str | None = None) -> pd.DataFrame:
         """Jobs newest first, optionally filtered by status, review state and date (YYYY-MM-DD), one page."""
-        where, args = [], []
+        where, args = day_range("created", since, until)
         if status and status != "all":
             where.append("status = ?")
             args.append(status)
         if review and review != "all":
             where.append("review = ?")
             args.append(review)
-        if since:
-            where.append("created >= ?")
-            args.append(since)
-        if until:
-            where.append("created < ?")
-            args.append(until + "T99")
         cols = [("CASE WHEN status = 'done' THEN output END AS output" if c == "output" else c) for c in COLUMNS]
         sql = f"SELECT {', '.join(cols)} FROM jobs"
         if where:
@@ -161,11 +165,10 @@ class JobStore:
                 # the videos are still there, in the archive
                 c.execute("UPDATE jobs SET output = ? WHERE id = ?", (str(Path(folder) / Path(output).name), job_id))
 
-    def input_paths(self, live_only: bool) -> set[str]:
-        """Kept input files that rows refer to (only rows that may still run or be re-made, if ``live_only``)."""
-        sql = "SELECT audio_path, template_path FROM jobs"
-        if live_only:
-            sql += " WHERE archived IS NULL OR status IN ('queued', 'running', 'interrupted')"
+    def needed_inputs(self) -> set[str]:
+        """Kept input files of rows that may still run or be made again (not archived, or unfinished)."""
+        sql = ("SELECT audio_path, template_path FROM jobs "
+               "WHERE archived IS NULL OR status IN ('queued', 'running', 'interrupted')")
         with self._conn() as c:
             return {p for row in c.execute(sql) for p in row if p}
 

@@ -28,9 +28,9 @@ DISK_CHECK_S = 60.0  # how often an open page looks at the free disk space
 
 
 def disk_warning(studio: Studio, lang: str) -> str:
-    """The storage line with its warning when the disk is filling up; nothing otherwise."""
-    space = studio.storage()
-    return space.text(lang) if space.warn else ""
+    """The storage line with its warning when the disk is filling up; nothing otherwise (every open page
+    asks each minute: only the free space is read until there is something to say)."""
+    return studio.storage().text(lang) if studio.running_short() else ""
 
 
 def run_batch(studio: Studio, audio: str | None, files: list[str] | None, picked: list[str] | None,
