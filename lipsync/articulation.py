@@ -49,7 +49,9 @@ DIP_CONTEXT_S = 0.15             # how far each side to look for the surrounding
 DIP_MIN_DB, DIP_FULL_DB = 6.0, 18.0  # valley depth at which a dip starts to count / counts fully
 # how far a full dip closes the lips, by what the recogniser heard there
 DIP_CLOSURE_LABIAL = 1.0         # b/p/m/f/v/w: the lips meet
-DIP_CLOSURE_CONSONANT = 0.5      # t/d/k/s...: the jaw rises, the lips part a little
+DIP_CLOSURE_CONSONANT = 0.1      # s/n/l/r...: the jaw rises a little, the lips stay apart
+DIP_CLOSURE_STOP = 0.5           # k/g/th: what the English model hears for Mandarin b/p (unaspirated)
+STOPS = {"K", "G", "TH"}
 DIP_CLOSURE_UNHEARD = 0.8        # silence/noise labels inside speech: often a missed stop
 LABIALS = {"P", "B", "M", "F", "V", "W"}
 LABIAL_TILT_DB = 6.0             # high/low band balance this far below the speaker's median = a lip sound
@@ -57,6 +59,10 @@ LABIAL_TILT_DB = 6.0             # high/low band balance this far below the spea
 # (relative to the speaker's own range) tells width in any language, where the English phone labels
 # of e.g. Mandarin u/o are often wrong. Width = a blend of both.
 ACOUSTIC_WIDTH_SHARE = 0.5
+# Spread sounds open the lips further than rounded ones at the same jaw height, and a low spectral
+# centroid also marks nasal murmurs (lips closed or nearly): the opening rises with the width track.
+# Chosen with bench/bench_targets.py on 16 real speakers (with the dip weights below: r 0.41 -> 0.52).
+OPENING_FROM_WIDTH = 0.6
 
 
 @dataclass(frozen=True)
@@ -219,7 +225,7 @@ def _phone_tracks(phones: list[PhoneSegment], n_steps: int) -> tuple[np.ndarray,
             continue
         is_vowel = p.phone[0] in "AEIOU"
         dip_weight[max(a, 0):b] = DIP_CLOSURE_LABIAL if p.phone in LABIALS else \
-            0.0 if is_vowel else DIP_CLOSURE_CONSONANT
+            0.0 if is_vowel else DIP_CLOSURE_STOP if p.phone in STOPS else DIP_CLOSURE_CONSONANT
         if v.closed:
             # lips close for the stop; centre a minimum-length closure on it
             mid, half = (a + b) / 2, max(b - a, MIN_CLOSURE_S / STEP_S) / 2
@@ -278,6 +284,7 @@ def articulation_steps(samples: np.ndarray, phones: list[PhoneSegment],
     opening = opening * ((1 - LOUDNESS_SHARE) + LOUDNESS_SHARE * np.sqrt(level)) * vad
     width = np.where(known, width, 0.0)
     width = ((1 - ACOUSTIC_WIDTH_SHARE) * width + ACOUSTIC_WIDTH_SHARE * acoustic_width(centroid, vad)) * vad
+    opening = np.clip(opening + OPENING_FROM_WIDTH * width, 0, None)
     dips = consonant_dips(samples, rate)[:n]
     # a dip where the recogniser heard another consonant still closes fully if it sounds labial
     lab = np.pad(labiality(samples, rate)[:n], (0, max(0, n - dips.size)))

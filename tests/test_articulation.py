@@ -185,3 +185,20 @@ def test_batch_recognises_each_audio_once(tmp_path, burst_audio):
     cache = service.engines.get("builtin").phone_cache(service.settings.cache_dir)
     assert cache.recognitions == 1
     assert len(list((service.settings.cache_dir / "phones").glob("*.json"))) == 1
+
+
+@pytest.mark.slow
+def test_targets_follow_real_speakers():
+    """Against three real speakers (whose lips follow their audio) the audio's targets correlate with
+    the real mouth: opening >= 0.55 on average (the loudness-era constants gave 0.48), width >= 0.45."""
+    from lipsync.quality import best_lag_correlation, measure_mouths
+
+    opening, width = [], []
+    for name in ("vasa-1_17", "vasa-1_7", "vasa-1_l5"):
+        real = measure_mouths(shared(f"gt_pairs/{name}_gt.mp4"))
+        samples = load_audio(shared(f"gt_pairs/{name}_aud.mp3")).samples
+        got = mouth_targets(samples, 25.0, real.opening.size)
+        opening.append(best_lag_correlation(got.openness, real.opening, got.speech)[0])
+        width.append(best_lag_correlation(got.width, real.width, got.speech)[0])
+    assert np.mean(opening) >= 0.55, opening
+    assert np.mean(width) >= 0.45, width

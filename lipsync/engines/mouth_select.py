@@ -21,8 +21,11 @@ class SelectSettings:
     """Weights of the selection costs (units: one template opening range = cost 1)."""
 
     w_opening: float = 1.0
-    #: width matters less than opening: the template's widths span a small range
-    w_width: float = 0.6
+    #: width matters a little less than opening: the template's widths span a small range
+    w_width: float = 0.9
+    #: the audio's width targets use about half of their -1..1 range in speech; stretched to the
+    #: template's range (bench/bench_targets.py, with w_width 0.9: chosen width r 0.32 -> 0.36)
+    width_gain: float = 1.5
     #: a closure must really close: opening above the closed level costs this much more
     w_closure: float = 2.0
     w_teeth: float = 0.15
@@ -52,7 +55,7 @@ def target_costs(bank: MouthBank, targets: MouthTargets, yaw_out: np.ndarray, ga
     smile_mid = float(np.median(bank.smile))
     _, smile_span = _robust_range(bank.smile, 10, 90)
     want_open = o_lo + np.clip(targets.openness * gain, 0, 1.2)[:, None] * o_span
-    want_width = w_mid + np.clip(targets.width, -1, 1)[:, None] * w_span / 2
+    want_width = w_mid + np.clip(targets.width * s.width_gain, -1, 1)[:, None] * w_span / 2
     cost = s.w_opening * np.abs(bank.opening[None] - want_open) / o_span
     cost += s.w_width * np.abs(bank.width[None] - want_width) / w_span
     cost += s.w_closure * targets.closure[:, None] * np.clip(bank.opening[None] - o_lo, 0, None) / o_span
