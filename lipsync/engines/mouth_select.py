@@ -21,22 +21,25 @@ class SelectSettings:
     """Weights of the selection costs (units: one template opening range = cost 1)."""
 
     w_opening: float = 1.0
-    #: width matters a little less than opening: the template's widths span a small range
-    w_width: float = 0.9
-    #: the audio's width targets use about half of their -1..1 range in speech; stretched to the
-    #: template's range (bench/bench_targets.py, with w_width 0.9: chosen width r 0.32 -> 0.36)
-    width_gain: float = 1.5
+    #: width matters less than opening: the template's widths span a small range, and a wider choice
+    #: costs opening accuracy (bench/bench_targets.py)
+    w_width: float = 0.75
+    #: the audio's width targets use about half of their -1..1 range in speech; stretched toward the
+    #: template's range
+    width_gain: float = 1.25
     #: a closure must really close: opening above the closed level costs this much more
     w_closure: float = 2.0
     w_teeth: float = 0.15
-    #: per 0.05 of head-turn difference (a mouth from a turned head looks wrong on a frontal one)
+    #: per 0.05 of head-turn difference beyond ``pose_free`` (a turned mouth looks wrong on a frontal head)
     w_pose: float = 0.3
+    #: head-turn difference that costs nothing: the similarity warp of the crop absorbs small turns
+    pose_free: float = 0.05
     #: grins and other strong expressions are rare in neutral speech
     w_expression: float = 1.5
     #: holding the same mouth for another frame (a frozen mouth is fine briefly, e.g. in silence)
     hold: float = 0.12
     #: jumping to an unrelated template frame (a visible cut; blended over one frame)
-    join: float = 0.45
+    join: float = 0.8
     #: frames solved at once; the next chunk starts from the previous chunk's last choice
     chunk: int = 1500
 
@@ -64,7 +67,7 @@ def target_costs(bank: MouthBank, targets: MouthTargets, yaw_out: np.ndarray, ga
     expression = np.clip((bank.smile - smile_mid) / smile_span - 0.75, 0, None) \
         + np.clip((bank.width - w_mid) / w_span - 1.0, 0, None)
     cost += s.w_expression * expression[None]
-    pose = np.abs(bank.yaw[None] - yaw_out[:, None]) / 0.05
+    pose = np.clip(np.abs(bank.yaw[None] - yaw_out[:, None]) - s.pose_free, 0, None) / 0.05
     cost += s.w_pose * np.where(np.isfinite(pose), pose, 0.0)
     return cost
 
