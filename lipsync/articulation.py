@@ -63,6 +63,7 @@ ACOUSTIC_WIDTH_SHARE = 0.5
 # centroid also marks nasal murmurs (lips closed or nearly): the opening rises with the width track.
 # Chosen with bench/bench_targets.py on 16 real speakers (with the dip weights below: r 0.41 -> 0.52).
 OPENING_FROM_WIDTH = 0.6
+COUPLED_SCALE = 0.8              # keeps the opening's range where the renderers were calibrated
 
 
 @dataclass(frozen=True)
@@ -284,7 +285,7 @@ def articulation_steps(samples: np.ndarray, phones: list[PhoneSegment],
     opening = opening * ((1 - LOUDNESS_SHARE) + LOUDNESS_SHARE * np.sqrt(level)) * vad
     width = np.where(known, width, 0.0)
     width = ((1 - ACOUSTIC_WIDTH_SHARE) * width + ACOUSTIC_WIDTH_SHARE * acoustic_width(centroid, vad)) * vad
-    opening = np.clip(opening + OPENING_FROM_WIDTH * width, 0, None)
+    opening = np.clip(opening + OPENING_FROM_WIDTH * width, 0, None) * COUPLED_SCALE
     dips = consonant_dips(samples, rate)[:n]
     # a dip where the recogniser heard another consonant still closes fully if it sounds labial
     lab = np.pad(labiality(samples, rate)[:n], (0, max(0, n - dips.size)))

@@ -11,10 +11,11 @@ from ..face import landmarks as L
 INTERIOR_EDGE = 0.5        # brightness of the interior next to the lips, as a share of the lip colour
 INTERIOR_DEEP = 0.16       # the back of the mouth, as a share of the lip colour
 TEETH_MIN_GAP = 0.06       # lips this far apart (mouth widths) before the teeth show at all
-TEETH_MAX_HEIGHT = 0.1     # tallest visible upper-teeth band, in mouth widths
+TEETH_MAX_HEIGHT = 0.13    # tallest visible upper-teeth band, in mouth widths
 TEETH_TINT = np.array([215, 222, 230], np.float32)  # BGR: slightly warm white, scaled to the face's light
 SOFT_EDGE_PX = 0.8         # blur of the interior's outline (no hard painted edge)
 WIDTH_CHANGE = 0.2         # widest spread / narrowest rounding, as a share of the mouth width
+JAW_BLEND = 0.8            # lip-to-chin share over which the lip's motion widens into the jaw's
 
 
 def _smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
@@ -58,7 +59,9 @@ def warp_mouth(image: np.ndarray, lm: np.ndarray, x0: int, y0: int, openness: fl
     lens = np.sqrt(np.clip(1 - (u / half) ** 2, 0, 1))           # the opening tapers to the corners
     au = np.abs(u)
     broad = 1 - _smoothstep(half * 0.9, half * 0.9 + 0.9 * mw, au)  # the jaw moves over a wider span
-    s = _smoothstep(0, 0.5 * hc, vp)
+    # below the moved lower lip the motion widens from the lip's taper to the jaw's broad span; starting
+    # the widening under the lip (not at the seam) keeps the opening's outline round at the corners
+    s = _smoothstep(0, JAW_BLEND * hc, vp - d_low * lens)
     fall_low = 1 - _smoothstep(hc, hc * 1.6, vp)
     dv_low = d_low * ((1 - s) * lens + s * broad) * fall_low
     dv_up = -d_up * lens * np.clip(1 + vp / hn, 0, 1)
@@ -115,12 +118,15 @@ def _interior(image: np.ndarray, lm: np.ndarray, x0: int, y0: int, u: np.ndarray
     shade = shade * (1 - 0.5 * np.clip(au, 0, 1) ** 2)  # the corners recede into shadow
     inner = lip_c[None, None] * shade[..., None]
     # upper teeth: a band under the upper lip, taller as the mouth opens, only when the gap is big enough
-    teeth_h = np.clip(gap - TEETH_MIN_GAP * mw, 0, None) * 0.45
+    teeth_h = np.clip(gap - TEETH_MIN_GAP * mw, 0, None) * 0.5
     teeth_h = np.minimum(teeth_h, TEETH_MAX_HEIGHT * mw)
-    ends = 1 - _smoothstep(0.45, 0.7, au)               # rounded ends, hidden in the corners
-    teeth_a = (1 - _smoothstep(0.6, 1.0, (vp - top) / np.maximum(teeth_h, 1e-3))) * ends * (teeth_h > 0.5)
+    ends = 1 - _smoothstep(0.55, 0.95, au)              # the side teeth fade into the corners' shadow
+    rel = (vp - top) / np.maximum(teeth_h, 1e-3)       # 0 at the upper lip .. 1 at the teeth's edge
+    teeth_a = (1 - _smoothstep(0.55, 1.0, rel)) * ends * (teeth_h > 0.5)
     tooth = TEETH_TINT * np.maximum(skin_c.max(), 120) / 255 + skin_c * 0.18
-    tooth = np.clip(tooth, 0, 255)[None, None] * (1 - 0.25 * au)[..., None]
+    # the upper lip shades the teeth's roots, the sides recede
+    light = (1 - 0.45 * au ** 2) * (0.8 + 0.2 * _smoothstep(0.0, 0.35, rel))
+    tooth = np.clip(tooth, 0, 255)[None, None] * light[..., None]
     inner = inner + (tooth - inner) * (teeth_a * 0.9)[..., None]
     # the tongue: a soft lighter shape low in a wide-open mouth
     tongue_a = np.clip((t - 0.65) / 0.35, 0, 1) * (1 - _smoothstep(0.3, 0.6, au)) * np.clip(gap / (0.25 * mw), 0, 1)
