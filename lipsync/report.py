@@ -29,6 +29,9 @@ class ReportSettings:
     motion_usable: float = 0.5
     #: share of frames with more than one face
     two_faces_usable: float = 0.2
+    #: a talking template shorter than this offers few real mouths to choose from: against real speakers
+    #: the built-in engine followed the opening at r 0.5 from 5-7 s templates, 0.0-0.2 from 2-4 s ones
+    talking_short_s: float = 6.0
 
 
 REPORT = ReportSettings()
@@ -143,6 +146,8 @@ def evaluate(info: MediaInfo, track: FaceTrack, s: ReportSettings = REPORT) -> T
     r.advice = [msg(key) for key in tips]
     if not r.mouth_moves and not r.is_photo:
         r.advice.append(msg("advice.talking_template"))
+    elif r.mouth_moves and r.seconds < s.talking_short_s:
+        r.advice.append(msg("advice.longer_template"))
     return r
 
 

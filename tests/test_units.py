@@ -70,6 +70,11 @@ def test_template_report_verdicts(tmp_path):
     assert report.verdict == "good" and report.mouth_moves and report.speech_share > 0.5
     text = report.to_markdown()
     assert "GOOD" in text and "looks straight at the camera" in text and "face widths" not in text
+    # 4.9 s of talking offers few mouths to choose from; 8 s is enough
+    assert [m.key for m in report.advice] == ["advice.longer_template"] and "10 seconds" in text
+    longer = probe(shared("v8_sadtalker_hdtf_katiehill.mp4"))
+    r8 = evaluate(longer, cache.get(longer, Fraction(25)))
+    assert r8.mouth_moves and r8.seconds >= 8 and "advice.longer_template" not in [m.key for m in r8.advice]
     silent = probe(shared("v7_liveportrait_d13_720p_noaudio.mp4"))
     quiet = evaluate(silent, cache.get(silent, silent.fps)).to_markdown()
     assert "The video has no sound" in quiet and "0%" not in quiet.split("sound")[1]
