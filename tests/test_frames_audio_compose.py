@@ -112,3 +112,28 @@ def test_chunked_stft_equals_one_stft():
     whole = np.abs(librosa.stft(y, n_fft=800, hop_length=200, win_length=800, pad_mode="reflect"))
     assert chunked.shape == whole.shape
     assert np.abs(chunked - whole).max() < 1e-5
+
+
+def test_opened_photo_mouth_has_a_round_outline(face_frame):
+    """A wide-open warped mouth tapers toward its corners (no dark box with straight sides)."""
+    import cv2
+
+    from lipsync.engines.mouth_warp import warp_mouth
+    from lipsync.face import landmarks as L
+
+    frame, lm = face_frame
+    roi, _ = mask_roi(lm, frame.shape, extra_down=0.5 * L.face_width(lm))
+    src = frame[roi.slices]
+    out = warp_mouth(src, lm, roi.x0, roi.y0, 1.0)
+    before, grey = (cv2.cvtColor(x, cv2.COLOR_BGR2GRAY).astype(int) for x in (src, out))
+    # the revealed mouth: its shaded interior (far darker than the face) or its teeth (lighter than before)
+    darker = (grey < 0.45 * np.median(before)) | (grey > before + 25)
+    left, right = lm[L.MOUTH_LEFT] - [roi.x0, roi.y0], lm[L.MOUTH_RIGHT] - [roi.x0, roi.y0]
+    centre, half = (left + right) / 2, abs(right[0] - left[0]) / 2
+
+    def height(share: float) -> int:  # the revealed interior's height at this share of the half width
+        return int(sum(darker[:, int(round(centre[0] + side * share * half))].sum() for side in (-1, 1)) / 2)
+
+    assert height(0.0) > 0.2 * half                 # the mouth is wide open
+    # the box this replaced was as tall near its corners as in the middle (ratio 1.0; now about 0.75)
+    assert height(0.9) < 0.85 * height(0.0), (height(0.9), height(0.0))
