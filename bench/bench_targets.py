@@ -33,7 +33,7 @@ from lipsync.quality import best_lag_correlation, measure_mouths
 #: the constants before the 2026-11-24 tuning (what "old" means below)
 OLD_ARTICULATION = {"OPENING_FROM_WIDTH": 0.0, "COUPLED_SCALE": 1.0, "DIP_CLOSURE_CONSONANT": 0.5,
                     "DIP_CLOSURE_STOP": 0.5}
-OLD_SELECT = replace(SelectSettings(), w_width=0.6, width_gain=1.0, join=0.45, pose_free=0.0)
+OLD_SELECT = replace(SelectSettings(), opening_gain=1.0, w_width=0.6, width_gain=1.0, join=0.45, pose_free=0.0)
 OLD_LEAD_S = 0.0
 
 

@@ -21,6 +21,9 @@ class SelectSettings:
     """Weights of the selection costs (units: one template opening range = cost 1)."""
 
     w_opening: float = 1.0
+    #: opening targets are scaled for the photo warp; the choice among real mouths wants them over the
+    #: template's whole range (chosen mouths move 0.86 as much as the real speaker's instead of 0.69)
+    opening_gain: float = 1.25
     #: width matters less than opening: the template's widths span a small range, and a wider choice
     #: costs opening accuracy (bench/bench_targets.py)
     w_width: float = 0.75
@@ -57,7 +60,7 @@ def target_costs(bank: MouthBank, targets: MouthTargets, yaw_out: np.ndarray, ga
     w_lo, w_span = _robust_range(bank.width, 10, 90)
     smile_mid = float(np.median(bank.smile))
     _, smile_span = _robust_range(bank.smile, 10, 90)
-    want_open = o_lo + np.clip(targets.openness * gain, 0, 1.2)[:, None] * o_span
+    want_open = o_lo + np.clip(targets.openness * gain * s.opening_gain, 0, 1.2)[:, None] * o_span
     want_width = w_mid + np.clip(targets.width * s.width_gain, -1, 1)[:, None] * w_span / 2
     cost = s.w_opening * np.abs(bank.opening[None] - want_open) / o_span
     cost += s.w_width * np.abs(bank.width[None] - want_width) / w_span
