@@ -30,7 +30,7 @@ class ReportSettings:
     #: share of frames with more than one face
     two_faces_usable: float = 0.2
     #: a talking template shorter than this offers few real mouths to choose from: against real speakers
-    #: the built-in engine followed the opening at r 0.5 from 5-7 s templates, 0.0-0.2 from 2-4 s ones
+    #: the built-in engine followed the opening at r 0.53 from 5-7 s templates, 0.1-0.25 from 2-4 s ones
     talking_short_s: float = 6.0
 
 
