@@ -190,7 +190,7 @@ def test_batch_recognises_each_audio_once(tmp_path, burst_audio):
 @pytest.mark.slow
 def test_targets_follow_real_speakers():
     """Against three real speakers (whose lips follow their audio) the audio's targets correlate with
-    the real mouth: opening >= 0.55 on average (the loudness-era constants gave 0.48), width >= 0.45."""
+    the real mouth: opening >= 0.55 on average (the constants before bench_targets gave 0.48), width >= 0.45."""
     from lipsync.quality import best_lag_correlation, measure_mouths
 
     opening, width = [], []
