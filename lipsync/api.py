@@ -110,7 +110,8 @@ def _generate_routes(router: APIRouter, studio: Studio) -> None:
         a = await save(audio)
         vs = [await save(v) for v in videos]
         names = {str(a): audio.filename or a.name, **{str(p): v.filename or p.name for p, v in zip(vs, videos)}}
-        return studio.submit([a], vs, options, names, kind="http", actor=actor)
+        # planning hashes every input for the audit log: not on the event loop (other requests wait there)
+        return await asyncio.to_thread(studio.submit, [a], vs, options, names, kind="http", actor=actor)
 
     @router.post("/generate/single")
     async def generate_single(request: Request, audio: UploadFile = File(...), video: UploadFile = File(...),

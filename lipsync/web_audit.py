@@ -1,6 +1,7 @@
 """ASGI middleware: the downloads the web page hands out go into the audit log too."""
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote
@@ -26,4 +27,5 @@ class DownloadAudit:
             return await self.app(scope, receive, send)
         if await answer_status(self.app, scope, receive, send) == 200:
             client = (scope.get("client") or (None, 0))[0]
-            self.on_download(Path(unquote(path.split("/file=", 1)[1])), client)
+            # the audit row hashes the file (a ZIP may be large): not on the event loop
+            await asyncio.to_thread(self.on_download, Path(unquote(path.split("/file=", 1)[1])), client)
