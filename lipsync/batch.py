@@ -50,10 +50,7 @@ class ItemResult:
                "error": str(self.error) if self.error else None,
                "error_code": self.error.key if self.error else None, "seconds": round(self.seconds, 2)}
         if self.result:
-            r = asdict(self.result)
-            r.pop("output")
-            out.update({k: r[k] for k in ("duration", "fps", "width", "height", "frames",
-                                         "frames_without_face", "engine", "mode", "timings", "worker")})
+            out.update(self.result.facts())
             out["warnings"] = [str(w) for w in self.result.warnings]
             out["qc"] = self.result.qc.to_dict() if self.result.qc else None
         return out

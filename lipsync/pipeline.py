@@ -45,6 +45,10 @@ def _no_progress(_: Progress) -> None:
     pass
 
 
+RESULT_FACTS = ("duration", "fps", "width", "height", "frames", "frames_without_face", "engine", "mode",
+                "timings", "worker")
+
+
 @dataclass
 class JobResult:
     """What one finished job produced."""
@@ -63,11 +67,14 @@ class JobResult:
     qc: QcReport | None = None  #: the automatic quality check of the finished video
     worker: str = ""            #: the Celery worker that made it (empty: this process)
 
+    def facts(self) -> dict:
+        """The plain fields (not the output path, warnings or check): what the manifest and the worker's
+        answer both carry."""
+        return {f: getattr(self, f) for f in RESULT_FACTS}
+
     def to_json(self) -> dict:
         """Plain JSON (what a worker sends back to the app)."""
-        out = {f: getattr(self, f) for f in ("duration", "fps", "width", "height", "frames",
-                                             "frames_without_face", "engine", "mode", "timings", "worker")}
-        return {**out, "output": str(self.output), "warnings": [w.to_json() for w in self.warnings],
+        return {**self.facts(), "output": str(self.output), "warnings": [w.to_json() for w in self.warnings],
                 "qc": self.qc.to_dict() if self.qc else None}
 
     @classmethod
