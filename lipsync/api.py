@@ -56,6 +56,11 @@ def refused(status: int, error: LipsyncError) -> JSONResponse:
     return JSONResponse({"error": str(error), "code": error.code}, status_code=status)
 
 
+def submit_refused(error: LipsyncError) -> JSONResponse:
+    """A refused submission: 507 when the disk is nearly full (retry after cleaning up), else 400."""
+    return refused(507 if error.code == "err.disk_low" else 400, error)
+
+
 _BASIC = HTTPBasic(auto_error=False)
 
 
@@ -66,9 +71,7 @@ def who(request: Request, creds: HTTPBasicCredentials | None = Depends(_BASIC)) 
 
 def basic_auth_dependency(credentials: list[tuple[str, str]] | None) -> Callable:
     """HTTP basic auth with the app's login (Gradio's own login does not cover these routes)."""
-    security = HTTPBasic(auto_error=False)
-
-    def check(creds: HTTPBasicCredentials | None = Depends(security)) -> None:
+    def check(creds: HTTPBasicCredentials | None = Depends(_BASIC)) -> None:
         if not credentials:
             return
         if creds is not None:
@@ -121,7 +124,7 @@ def _generate_routes(router: APIRouter, studio: Studio) -> None:
         try:
             ticket = await submit(audio, [video], engine, face, actor)
         except LipsyncError as e:
-            return refused(507 if e.code == "err.disk_low" else 400, e)
+            return submit_refused(e)
         await asyncio.to_thread(ticket.wait)
         base = str(request.base_url)
         if ticket.state != "done":
@@ -143,7 +146,7 @@ def _generate_routes(router: APIRouter, studio: Studio) -> None:
         try:
             ticket = await submit(audio, videos, engine, face, actor)
         except LipsyncError as e:
-            return refused(507 if e.code == "err.disk_low" else 400, e)
+            return submit_refused(e)
         return ticket_json(studio.view(ticket), str(request.base_url))
 
 

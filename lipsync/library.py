@@ -44,20 +44,19 @@ class TemplateLibrary:
 
     def face(self, entry: Path) -> int | None:
         """The face chosen for a library template (None: the only or most visible one)."""
-        mark = self._face_file(Path(entry).name.split("__", 1)[0])
+        mark = self._face_file(_digest(entry))
         return int(mark.read_text()) if mark.is_file() else None
 
     def rename(self, entry: Path, new_name: str) -> Path:
         """Give a template another name (its face analysis stays cached: same content)."""
         entry = self.entry(entry)
-        digest = entry.name.split("__", 1)[0]
-        target = entry.with_name(f"{digest}__{safe_stem(new_name)}{entry.suffix}")
+        target = entry.with_name(f"{_digest(entry)}__{safe_stem(new_name)}{entry.suffix}")
         entry.rename(target)
         return target
 
     def remove(self, entry: Path) -> None:
         entry = self.entry(entry)
-        self._face_file(entry.name.split("__", 1)[0]).unlink(missing_ok=True)
+        self._face_file(_digest(entry)).unlink(missing_ok=True)
         entry.unlink()
 
     def entry(self, entry: Path) -> Path:
@@ -77,3 +76,8 @@ class TemplateLibrary:
             return
         mark.parent.mkdir(parents=True, exist_ok=True)
         mark.write_text(str(int(face)))
+
+
+def _digest(entry: Path) -> str:
+    """The content-hash prefix of a library file's name (``<hash>__<name>.<ext>``)."""
+    return Path(entry).name.split("__", 1)[0]
