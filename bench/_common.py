@@ -65,3 +65,13 @@ def baseline_worktree(commit: str, where: Path) -> Path:
 
 def remove_worktree(where: Path) -> None:
     subprocess.run(["git", "worktree", "remove", "--force", str(where)], cwd=ROOT, capture_output=True)
+
+
+def speech_frames(samples: np.ndarray, fps: float, n: int) -> np.ndarray:
+    """Per video frame (of ``n`` at ``fps``): whether the 16 kHz speech ``samples`` are speaking there (the
+    frames the articulation measures count)."""
+    from lipsync.articulation import STEP_S
+    from lipsync.audio import speech_activity
+
+    vad = speech_activity(samples)[0]
+    return vad[np.clip(((np.arange(n) + 0.5) / fps / STEP_S).astype(int), 0, max(vad.size - 1, 0))]

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from _common import BASELINE, ROOT, SHARED, baseline_worktree, machine, remove_worktree
+from _common import BASELINE, ROOT, SHARED, baseline_worktree, machine, remove_worktree, speech_frames
 
 
 @dataclass
@@ -84,14 +84,6 @@ def generate(code_root: Path, case: Case, out: Path, data: Path) -> Path:
     return videos[0]
 
 
-def speech_frames(audio: Path, fps: float, n: int) -> np.ndarray:
-    from lipsync.audio import load_audio, speech_activity
-
-    vad = speech_activity(load_audio(audio).samples)[0]
-    idx = np.clip(((np.arange(n) + 0.5) / fps / 0.01).astype(int), 0, vad.size - 1)
-    return vad[idx]
-
-
 def template_sharpness(case: Case) -> float:
     from lipsync.quality import _mouth_sharpness, measure_mouths
 
@@ -106,11 +98,12 @@ def template_sharpness(case: Case) -> float:
 
 
 def scores(case: Case, video: Path, truth, sharp_tpl: float) -> dict:
+    from lipsync.audio import load_audio
     from lipsync.media import probe
     from lipsync.quality import best_lag_correlation, measure_mouths
 
     got = measure_mouths(video)
-    speech = speech_frames(case.audio, float(probe(video).fps), got.opening.size)
+    speech = speech_frames(load_audio(case.audio).samples, float(probe(video).fps), got.opening.size)
     oc, olag = best_lag_correlation(got.opening, truth.opening, speech)
     wc, _ = best_lag_correlation(got.width, truth.width, speech)
     return {"open": oc, "lag": olag, "width": wc,

@@ -21,10 +21,10 @@ import contextlib
 from dataclasses import dataclass, replace
 
 import numpy as np
-from _common import SHARED, machine
+from _common import SHARED, machine, speech_frames
 
 from lipsync import articulation as A
-from lipsync.audio import load_audio, speech_activity
+from lipsync.audio import load_audio
 from lipsync.engines.mouth_bank import MouthBank
 from lipsync.engines.mouth_select import SelectSettings, select_mouths
 from lipsync.media import probe
@@ -59,11 +59,6 @@ def load_clips(wanted: list[str] | None) -> list[Clip]:
         clips.append(Clip(name, load_audio(sound if sound.is_file() else path).samples,
                           float(probe(path).fps), truth.opening, truth.width))
     return clips
-
-
-def speech_frames(samples: np.ndarray, fps: float, n: int) -> np.ndarray:
-    vad = speech_activity(samples)[0]
-    return vad[np.clip(((np.arange(n) + 0.5) / fps / A.STEP_S).astype(int), 0, max(vad.size - 1, 0))]
 
 
 @contextlib.contextmanager

@@ -44,6 +44,7 @@ def _workers(url: str, n: int, tmp: Path) -> list[subprocess.Popen]:
 
 def main(items: int = 8) -> None:
     from lipsync import Settings, Studio
+    from lipsync.worker import HEARTBEAT_TTL_S
 
     port = _port()
     redis = subprocess.Popen([shutil.which("redis-server"), "--port", str(port), "--save", "", "--appendonly", "no"],
@@ -67,7 +68,7 @@ def main(items: int = 8) -> None:
                 for p in procs:
                     p.kill()
                     p.wait()
-                time.sleep(HEARTBEAT_GONE_S)
+                time.sleep(HEARTBEAT_TTL_S + 1)  # the killed workers' announcements expire first
     finally:
         redis.kill()
     print(f"machine: {machine()}")
@@ -77,8 +78,6 @@ def main(items: int = 8) -> None:
     overhead = results["1 worker(s)"] / items - results["embedded"] / items
     print(f"broker overhead per item (1 worker vs embedded): {overhead:+.2f} s")
 
-
-HEARTBEAT_GONE_S = 16  # let the killed workers' announcements expire before the next round
 
 if __name__ == "__main__":
     main(int(sys.argv[1]) if len(sys.argv) > 1 else 8)
