@@ -100,7 +100,7 @@ def _generate_routes(router: APIRouter, studio: Studio) -> None:
             while chunk := await upload.read(1 << 20):
                 tmp.write(chunk)
         try:
-            return studio.keep_upload(tmp.name, upload.filename or "upload")
+            return await asyncio.to_thread(studio.keep_upload, tmp.name, upload.filename or "upload")
         finally:
             Path(tmp.name).unlink(missing_ok=True)
 
