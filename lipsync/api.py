@@ -19,6 +19,7 @@ from .jobs import Ticket
 from .jobs.audit import Actor
 from .jobs.store import error_msg
 from .studio import Studio
+from .uploads import Upload
 from .views import BatchView, ItemView
 
 
@@ -95,26 +96,29 @@ def build_router(studio: Studio, credentials: list[tuple[str, str]] | None = Non
 
 def _generate_routes(router: APIRouter, studio: Studio) -> None:
     """Uploads in, jobs queued: generate single (waits) and batch (answers at once)."""
-    async def save(upload: UploadFile) -> Path:
+    async def receive(upload: UploadFile) -> Upload:
         with tempfile.NamedTemporaryFile(delete=False, dir=studio.settings.data_dir) as tmp:
+            received = Upload(Path(tmp.name), upload.filename or "upload")
             while chunk := await upload.read(1 << 20):
                 tmp.write(chunk)
-        try:
-            return await asyncio.to_thread(studio.keep_upload, tmp.name, upload.filename or "upload")
-        finally:
-            Path(tmp.name).unlink(missing_ok=True)
+        return received
 
     async def submit(audio: UploadFile, videos: list[UploadFile], engine: str | None, face: int | None,
                      actor: Actor) -> Ticket:
         """Queue the job; raises LipsyncError (answered with 400) when the engine cannot run."""
         studio.settings.data_dir.mkdir(parents=True, exist_ok=True)
         options = studio.options(engine, face=face)
-        studio.check_space()  # before the uploads are stored
-        a = await save(audio)
-        vs = [await save(v) for v in videos]
-        names = {str(a): audio.filename or a.name, **{str(p): v.filename or p.name for p, v in zip(vs, videos)}}
-        # planning hashes every input for the audit log: not on the event loop (other requests wait there)
-        return await asyncio.to_thread(studio.submit, [a], vs, options, names, kind="http", actor=actor)
+        studio.check_space()  # before the uploads are received
+        received: list[Upload] = []
+        try:
+            for upload in [audio, *videos]:
+                received.append(await receive(upload))
+            # keeping the files and hashing them for the audit log is not for the event loop
+            return await asyncio.to_thread(studio.submit_uploads, received[0], received[1:], options, "http",
+                                           actor)
+        finally:
+            for upload in received:
+                upload.path.unlink(missing_ok=True)
 
     @router.post("/generate/single")
     async def generate_single(request: Request, audio: UploadFile = File(...), video: UploadFile = File(...),

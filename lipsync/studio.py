@@ -12,7 +12,6 @@ import os
 import shutil
 import threading
 import time
-import uuid
 import zipfile
 from dataclasses import asdict, fields, replace
 from pathlib import Path
@@ -44,13 +43,14 @@ from .jobs.audit import Actor, AuditLog
 from .jobs.store import error_msg
 from .library import TemplateLibrary
 from .media.encode import PARTIAL_SUFFIX
-from .naming import new_batch_dir, safe_stem
+from .naming import new_batch_dir
 from .pipeline import analyse, probe_template
 from .remote import RemoteItems
 from .report import TemplateReport, evaluate
 from .review import Reviews
 from .runtime import Runtime
 from .storage import Storage, check_space, running_short, storage
+from .uploads import Upload, keep
 from .views import BatchView, batch_view
 
 log = logging.getLogger("lipsync.studio")
@@ -219,6 +219,20 @@ class Studio:
         batch = self.plan(audios, templates, options, names, faces=faces)
         self._audit_submit(batch, actor)
         return self._queue(kind, batch)
+
+    def submit_uploads(self, audio: Upload, templates: Sequence[Upload | Path], options: JobOptions | None = None,
+                       kind: str = "batch", actor: Actor | None = None) -> Ticket:
+        """What every front end does with handed-in files: check the space (before anything is copied),
+        keep the uploads, name each input as its owner knows it (library templates by their label, used
+        where they are) and queue the batch. Raises OutputError when the disk is nearly full."""
+        self.check_space()
+        kept_audio = self.keep_upload(audio.path, audio.name)
+        names, kept = {str(kept_audio): audio.name}, []
+        for tp in templates:
+            path = self.keep_upload(tp.path, tp.name) if isinstance(tp, Upload) else Path(tp)
+            names[str(path)] = tp.name if isinstance(tp, Upload) else self.library_label(path)
+            kept.append(path)
+        return self.submit([kept_audio], kept, options, names, kind=kind, actor=actor)
 
     def _audit_submit(self, batch: BatchResult, actor: Actor | None) -> None:
         """Who submitted which inputs (names and content hashes)."""
@@ -415,13 +429,7 @@ class Studio:
 
     def keep_upload(self, src: str | Path, name: str | None = None) -> Path:
         """Copy an uploaded file into the data dir (inputs are kept so a job can be re-run)."""
-        src = Path(src)
-        name = name or src.name
-        folder = self.uploads_dir / uuid.uuid4().hex[:12]
-        folder.mkdir(parents=True, exist_ok=True)
-        dest = folder / f"{safe_stem(name, 120)}{Path(name).suffix.lower()[:8]}"
-        shutil.copyfile(src, dest)
-        return dest
+        return keep(self.uploads_dir, Upload.of(src, name))
 
     def history(self, status: str | None = None, since: str | None = None, until: str | None = None,
                 limit: int = 50, offset: int = 0, review: str | None = None) -> pd.DataFrame:

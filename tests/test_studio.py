@@ -85,3 +85,32 @@ def test_library_keeps_only_usable_templates_and_can_rename_and_remove(studio, t
         studio.remove_from_library(EXAMPLES / "demo_face.png")  # only library entries, nothing else
     studio.remove_from_library(renamed)
     assert studio.library() == [] and (EXAMPLES / "demo_face.png").is_file()
+
+
+def test_uploads_are_kept_under_their_owners_names_and_library_templates_used_in_place(studio, tmp_path):
+    """Every front end hands its files to ``submit_uploads``: uploads are copied (the browser's or the
+    request's temporary file may vanish), named as the nurse named them; library templates are not copied."""
+    from lipsync.uploads import Upload
+
+    temp = tmp_path / "gradio-tmp-123.wav"
+    temp.write_bytes((EXAMPLES / "demo_speech.wav").read_bytes())
+    in_library, _ = studio.add_to_library(EXAMPLES / "demo_face.png", "王医生.png")
+    ticket = studio.submit_uploads(Upload(temp, "宣教录音.wav"), [Upload.of(EXAMPLES / "demo_face.png"), in_library])
+    temp.unlink()  # the caller's temporary copy is gone at once; the job must not need it
+    assert ticket.wait(300) and ticket.state == "done"
+    rows = studio.history()
+    assert sorted(rows["template"]) == ["demo_face.png", "王医生.png"] and set(rows["audio"]) == {"宣教录音.wav"}
+    assert set(rows["status"]) == {"done"}
+    kept = sorted(p.name for p in studio.uploads_dir.rglob("*") if p.is_file())
+    assert kept == ["demo_face.png", "宣教录音.wav"]  # the library template was not copied again
+
+
+def test_a_full_disk_refuses_uploads_before_copying_them(tmp_path):
+    from lipsync.errors import OutputError
+    from lipsync.uploads import Upload
+
+    # the threshold is above this disk's real free space (no faked reading)
+    studio = Studio(Settings(outputs_dir=tmp_path / "out", data_dir=tmp_path / "data", min_free_gb=10 ** 7))
+    with pytest.raises(OutputError):
+        studio.submit_uploads(Upload.of(EXAMPLES / "demo_speech.wav"), [Upload.of(EXAMPLES / "demo_face.png")])
+    assert not studio.uploads_dir.exists() and studio.history().empty

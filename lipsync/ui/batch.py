@@ -8,6 +8,7 @@ import gradio as gr
 
 from ..errors import LipsyncError
 from ..studio import Studio
+from ..uploads import Upload
 from .common import (
     EXAMPLES,
     TEMPLATE_TYPES,
@@ -43,16 +44,8 @@ def run_batch(studio: Studio, audio: str | None, files: list[str] | None, picked
         yield empty_batch_outputs(f"**{problem}**", lang)
         return
     try:
-        studio.check_space()  # before the uploads are kept
-        kept_audio = studio.keep_upload(audio)
-        names = {str(kept_audio): Path(audio).name}
-        templates = []
-        for up in uploads:
-            kept = studio.keep_upload(up)
-            names[str(kept)], templates = up.name, [*templates, kept]
-        for p in picks:
-            names[str(p)], templates = studio.library_label(p), [*templates, p]
-        ticket = studio.submit([kept_audio], templates, options, names, actor=actor(request))
+        ticket = studio.submit_uploads(Upload.of(audio), [*map(Upload.of, uploads), *picks], options,
+                                       actor=actor(request))
     except LipsyncError as e:  # e.g. the disk is nearly full: refused before any work
         gr.Warning(e.text(lang))
         yield empty_batch_outputs(f"**{e.text(lang)}**", lang)

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from functools import partial
-from pathlib import Path
 
 import gradio as gr
 
 from ..errors import LipsyncError
 from ..i18n import t
 from ..studio import Studio
+from ..uploads import Upload
 from .common import EXAMPLES, TEMPLATE_TYPES, actor, columns, engine_choices, engine_note, follow, ready_options
 from .texts import Texts
 
@@ -22,10 +22,8 @@ def run_single(studio: Studio, audio: str | None, template: str | None, engine: 
         yield f"**{problem}**", None, None
         return
     try:
-        studio.check_space()  # before the uploads are kept
-        a, tp = studio.keep_upload(audio), studio.keep_upload(template)
-        ticket = studio.submit([a], [tp], options, {str(a): Path(audio).name, str(tp): Path(template).name},
-                               kind="single", actor=actor(request))
+        ticket = studio.submit_uploads(Upload.of(audio), [Upload.of(template)], options, kind="single",
+                                       actor=actor(request))
     except LipsyncError as e:  # e.g. the disk is nearly full: refused before any work
         yield f"**{e.text(lang)}**", None, None
         return
