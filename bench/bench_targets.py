@@ -85,7 +85,7 @@ def first_half_bank(clip: Clip, half: int) -> MouthBank:
     return MouthBank(frames=ok, crops=[], origins=np.zeros((ok.size, 2)), to_ref=np.zeros((0, 3, 3)),
                      opening=clip.opening[ok].astype(np.float32), gap_ratio=z,
                      width=clip.width[ok].astype(np.float32), smile=z, teeth=z, yaw=z,
-                     run_next=np.append(np.diff(ok) == 1, False))
+                     run_next=np.append(np.diff(ok) == 1, False), landmarks=np.zeros((ok.size, 468, 2), np.float32))
 
 
 def measure(clip: Clip, cache: A.PhoneCache, lead: float, select: SelectSettings) -> dict[str, float]:

@@ -73,7 +73,7 @@ def _bank(opening, width, smile=None, frames=None) -> MouthBank:
     return MouthBank(frames=frames, crops=[], origins=np.zeros((k, 2)), to_ref=np.zeros((0, 3, 3)),
                      opening=np.asarray(opening, np.float32), gap_ratio=z, width=np.asarray(width, np.float32),
                      smile=z if smile is None else np.asarray(smile, np.float32), teeth=z, yaw=z,
-                     run_next=np.append(np.diff(frames) == 1, False))
+                     run_next=np.append(np.diff(frames) == 1, False), landmarks=np.zeros((k, 468, 2), np.float32))
 
 
 def _targets(opening, width=None, closure=None) -> MouthTargets:
@@ -116,6 +116,61 @@ def test_selection_avoids_grins_in_neutral_speech():
     bank = _bank(opening, width, smile)
     sel = select_mouths(bank, _targets(rng.uniform(0, 1, 150)), np.zeros(150))
     assert grin[sel].mean() < 0.02
+
+
+def test_warp_adds_what_the_chosen_mouths_lack():
+    """Reuse mode: where the audio asks for a wider-open mouth than the chosen real one, the warp opens it
+    further (never closes a real mouth); the width warp goes from the chosen mouth's width to the target's."""
+    from lipsync.engines.builtin import reach_beyond
+
+    bank = _bank([0.02, 0.3], [0.9, 0.9])
+    bank.gap_ratio[:] = [0.03, 0.45]      # a nearly closed and a wide-open real mouth
+    n = 30
+    want = np.concatenate([np.zeros(10), np.full(20, 0.7)])
+    width = np.concatenate([np.zeros(20), np.full(10, -1.0)])
+    reach = reach_beyond(bank, _targets(want, width), np.zeros(n, np.int32), 1.0)
+    assert np.all(reach.opening[:8] == 0) and reach.opening[12:].min() > 0.5   # opens on the loud vowel
+    assert reach.width[12:18].max() < 0.05 and reach.width[-8:].max() < -0.5  # rounds on "oo"
+    already = reach_beyond(bank, _targets(want, width), np.ones(n, np.int32), 1.0)
+    assert np.all(already.opening == 0)  # the chosen mouth is open enough: left as it is
+
+
+@pytest.mark.slow
+def test_short_template_opens_wider_than_its_own_mouths(service, tmp_path):
+    """A 2.4 s talking template never opens wide; loud open vowels still open the output's mouth wider
+    than any of its frames, and the lips still close at the b/p/m between them."""
+    from lipsync.quality import measure_openings
+
+    tpl = make(["-i", str(shared("v4_retalk_face5.mp4")), "-t", "2.4", "-an", "-c:v", "libx264", "-crf", "12"],
+               tmp_path / "short.mp4")
+    voice, words = ENGLISH
+    syl = syllable_speech(words, voice, tmp_path)
+    item = service.generate(syl.path, tpl)
+    assert item.status == "done" and item.result.mode == "reuse", item.error
+    opening, own = measure_openings(item.output), measure_openings(tpl)
+    # reusing the template's mouths alone never goes beyond its widest (0.33 measured; now about 0.6)
+    assert np.nanmax(opening) > 1.4 * np.nanmax(own), (np.nanmax(opening), np.nanmax(own))
+    fps = item.result.fps
+    closed = sum(opening[int((s - 0.04) * fps):int((s + 0.1) * fps) + 1].min()
+                 < CLOSED_SHARE * opening[int((s + 0.1) * fps):int(e * fps) + 1].max()
+                 for s, e in zip(syl.starts[1:], syl.ends[1:]))
+    assert closed >= 0.75 * (len(words) - 1), f"closed at only {closed} of {len(words) - 1} bilabials"
+
+
+def test_head_poses_are_averaged_over_neighbouring_frames():
+    """The pasted mouth follows the head, not the landmarks' frame-to-frame noise; faceless frames stay empty."""
+    from lipsync.engines.mouth_bank import BankSettings
+    from lipsync.face.analyse import smooth_runs
+
+    rng = np.random.default_rng(4)
+    poses = np.tile(np.eye(3), (40, 1, 1))
+    poses[:, 0, 2] = np.linspace(0, 20, 40) + rng.normal(0, 1.0, 40)   # a slow head move plus jitter
+    poses[7] = np.nan
+    smooth = smooth_runs(poses, np.isfinite(poses).all(axis=(1, 2)), BankSettings().pose_smooth)
+    assert np.isnan(smooth[7]).all() and np.isfinite(smooth[np.arange(40) != 7]).all()
+    jitter = np.abs(np.diff(poses[8:, 0, 2], 2)).mean()
+    assert np.abs(np.diff(smooth[8:, 0, 2], 2)).mean() < 0.5 * jitter
+    assert abs(smooth[20, 0, 2] - 20 * 20 / 39) < 1.5  # still where the head is
 
 
 @pytest.mark.slow

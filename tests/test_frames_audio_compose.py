@@ -137,3 +137,29 @@ def test_opened_photo_mouth_has_a_round_outline(face_frame):
     assert height(0.0) > 0.2 * half                 # the mouth is wide open
     # the box this replaced was as tall near its corners as in the middle (ratio 1.0; now about 0.75)
     assert height(0.9) < 0.85 * height(0.0), (height(0.9), height(0.0))
+
+
+def test_opening_an_open_mouth_paints_no_second_row_of_teeth(face_frame):
+    """A reused real mouth that already shows its teeth is opened further at its seam, between its own
+    upper and lower teeth: the gap is dark, with no painted teeth (they made a white bar mid-mouth)."""
+    import cv2
+
+    from lipsync.engines.mouth_warp import face_colours, warp_mouth
+    from lipsync.face import landmarks as L
+
+    frame, lm = face_frame
+    roi, _ = mask_roi(lm, frame.shape, extra_down=0.6 * L.face_width(lm))
+    opened = frame.copy()
+    opened[roi.slices] = warp_mouth(frame[roi.slices], lm, roi.x0, roi.y0, 0.8)  # now showing teeth
+    with FaceAnalyser(still=True) as fa:
+        lm_open = fa.analyse(opened)[0]
+    assert L.mouth_opening(lm_open) > 0.2
+    again = opened.copy()
+    again[roi.slices] = warp_mouth(opened[roi.slices], lm_open, roi.x0, roi.y0, 0.6)
+    lip_grey = float(face_colours(opened, lm_open, 0, 0)[0] @ [0.114, 0.587, 0.299])
+    mw = float(np.linalg.norm(lm_open[L.MOUTH_RIGHT] - lm_open[L.MOUTH_LEFT]))
+    seam = (lm_open[L.LIP_TOP] + lm_open[L.LIP_BOTTOM]) / 2
+    x, y = int(round(seam[0])), int(seam[1])
+    gap = cv2.cvtColor(again, cv2.COLOR_BGR2GRAY)[y:int(y + 0.42 * mw * 0.6), x - 2:x + 3]
+    # painted teeth there measured 174 against lips of 134; the dark gap measures about 70
+    assert gap.max() < lip_grey, (gap.max(), lip_grey)

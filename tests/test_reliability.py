@@ -62,10 +62,11 @@ def remote_addresses(pid: int) -> set[str]:
 
 
 def test_sigkill_mid_batch_then_resume(tmp_path):
-    proc, url = start_app(tmp_path)
+    # the media first: a skip for missing media must not leave a started app running
     audio = shared("a1_en_hdtf_radio34.wav")  # 8 s: each item takes a few seconds
     templates = [shared("p3_sadtalker_people0.png"), shared("p1_hallo6.jpg"), EXAMPLES / "demo_face.png",
                  shared("v4_retalk_face5.mp4")]
+    proc, url = start_app(tmp_path)
     try:
         r = requests.post(url + "api/v1/generate/batch",
                           files=[("audio", open(audio, "rb"))] + [("videos", open(t, "rb")) for t in templates])

@@ -41,8 +41,10 @@ class SelectSettings:
     w_expression: float = 1.5
     #: holding the same mouth for another frame (a frozen mouth is fine briefly, e.g. in silence)
     hold: float = 0.12
-    #: jumping to an unrelated template frame (a visible cut; blended over one frame)
-    join: float = 0.8
+    #: jumping to an unrelated template frame (a visible cut; blended over one frame); the warp on top of
+    #: the chosen mouth supplies the opening and width a cut used to buy (bench_quality: change 1.25x ->
+    #: 1.18x at the same opening)
+    join: float = 1.2
     #: frames solved at once; the next chunk starts from the previous chunk's last choice
     chunk: int = 1500
 

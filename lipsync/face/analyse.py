@@ -140,16 +140,17 @@ def _detector():
     return _mediapipe().face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
 
 
-def _smooth(landmarks: np.ndarray, valid: np.ndarray, sigma: float = 1.0) -> np.ndarray:
-    """Gaussian smoothing over time within each run of frames that have a face."""
-    out = landmarks.copy()
+def smooth_runs(values: np.ndarray, valid: np.ndarray, sigma: float = 1.0) -> np.ndarray:
+    """Gaussian smoothing over time (axis 0) within each run of frames that have a face; the frames
+    without one are left as they are."""
+    out = values.copy()
     idx = np.flatnonzero(valid)
     if idx.size < 3:
         return out
     runs = np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1)
     for run in runs:
         if run.size >= 3:
-            out[run] = gaussian_filter1d(landmarks[run], sigma=sigma, axis=0, mode="nearest")
+            out[run] = gaussian_filter1d(values[run], sigma=sigma, axis=0, mode="nearest")
     return out
 
 
@@ -184,7 +185,7 @@ def analyse_frames(frames: Iterable[np.ndarray], key: str, size: tuple[int, int]
     valid_a = np.array(valid, dtype=bool)
     if not valid_a.any():
         raise NoFaceError("err.no_face_any_frame", file=name)
-    landmarks = _smooth(np.stack(lms), valid_a)
+    landmarks = smooth_runs(np.stack(lms), valid_a)
     track = FaceTrack(key=key, width=size[0], height=size[1], fps=fps, landmarks=landmarks,
                       valid=valid_a, n_faces=np.array(n_faces, dtype=np.int16),
                       det_score=np.array(scores, dtype=np.float32), is_still=is_still)
