@@ -88,11 +88,16 @@ def warp_mouth(image: np.ndarray, lm: np.ndarray, x0: int, y0: int, openness: fl
     alpha = np.clip(depth / 1.5 + 0.5, 0, 1) * (au < half)
     if not alpha.any():
         return out
-    top, bottom = -d_up * lens, d_low * lens
+    # the interior is painted only over the gap's box (with room for the soft edge): a tenth of the ROI
+    ys, xs = np.nonzero(alpha)
+    pad = int(4 * SOFT_EDGE_PX) + 2
+    box = (slice(max(0, ys.min() - pad), ys.max() + pad + 1), slice(max(0, xs.min() - pad), xs.max() + pad + 1))
+    top, bottom = -d_up * lens[box], d_low * lens[box]
     own_teeth = float(_smoothstep(*OWN_TEETH_GAP, np.float32(L.mouth_opening(lm))))
-    inner = _interior(image, lm, x0, y0, u, vp, top, bottom, half, mw, 1 - own_teeth)
-    a = cv2.GaussianBlur(alpha.astype(np.float32), (0, 0), SOFT_EDGE_PX)[..., None]
-    return np.clip(out * (1 - a) + inner * a, 0, 255).astype(np.uint8)
+    inner = _interior(image, lm, x0, y0, u[box], vp[box], top, bottom, half, mw, 1 - own_teeth)
+    a = cv2.GaussianBlur(alpha[box].astype(np.float32), (0, 0), SOFT_EDGE_PX)[..., None]
+    out[box] = np.clip(out[box] * (1 - a) + inner * a, 0, 255).astype(np.uint8)
+    return out
 
 
 def face_colours(image: np.ndarray, lm: np.ndarray, x0: int, y0: int) -> tuple[np.ndarray, np.ndarray]:
