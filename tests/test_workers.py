@@ -161,3 +161,43 @@ def test_the_app_on_workers_survives_its_own_restart(workers, broker, tmp_path):
     finally:
         proc.kill()
         proc.wait(10)
+
+
+def test_items_still_queued_when_the_app_restarts_are_not_sent_again(broker, tmp_path):
+    """No worker takes anything while the app dies and comes back: the resume follows the tasks still in
+    the queue (one message each in Redis, not two), and a worker started afterwards makes each once."""
+    import redis
+    import requests
+    from conftest import make, start_app, wait_status
+
+    quiet = broker.rsplit("/", 1)[0] + "/1"  # a Redis database no worker listens on (yet)
+    queue = redis.Redis.from_url(quiet)
+    audio = make(["-i", str(EXAMPLES / "demo_speech.wav"), "-t", "2"], tmp_path / "two_seconds.wav")
+    proc, url = start_app(tmp_path, "--broker", quiet)
+    try:
+        files = [("audio", open(audio, "rb"))] + [("videos", open(EXAMPLES / "demo_face.png", "rb")) for _ in range(3)]
+        job = requests.post(url + "api/v1/generate/batch", files=files).json()
+        deadline = time.time() + 60
+        while queue.llen("celery") < 3 and time.time() < deadline:
+            time.sleep(0.1)
+        assert queue.llen("celery") == 3
+        proc.kill()  # the app dies with its three items still queued
+        proc.wait(10)
+        proc, url = start_app(tmp_path, "--broker", quiet)
+        resumed = requests.post(url + f"api/v1/batches/{job['batch']}/resume")
+        assert resumed.status_code == 202
+        wait_status(resumed.json()["status_url"], lambda s: all(i["status"] == "running" for i in s["items"]))
+        time.sleep(1.0)  # every item has been looked up in the broker by now
+        assert queue.llen("celery") == 3  # followed; sending them again made it 6
+        worker = start_worker(quiet, "late", tmp_path)
+        try:
+            done = wait_status(resumed.json()["status_url"], lambda s: s["state"] == "done", timeout=300)
+        finally:
+            worker.kill()
+            worker.wait(10)
+        assert [i["status"] for i in done["items"]] == ["done"] * 3
+        log = (tmp_path / "late.log").read_text(errors="replace")
+        assert [log.count(f"[{i['job_id']}] received") for i in done["items"]] == [1, 1, 1]
+    finally:
+        proc.kill()
+        proc.wait(10)
