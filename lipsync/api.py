@@ -99,8 +99,12 @@ def _generate_routes(router: APIRouter, studio: Studio) -> None:
     async def receive(upload: UploadFile) -> Upload:
         with tempfile.NamedTemporaryFile(delete=False, dir=studio.settings.data_dir) as tmp:
             received = Upload(Path(tmp.name), upload.filename or "upload")
-            while chunk := await upload.read(1 << 20):
-                tmp.write(chunk)
+            try:
+                while chunk := await upload.read(1 << 20):
+                    tmp.write(chunk)
+            except BaseException:  # e.g. the disk filled up while writing: no stray half file left behind
+                received.path.unlink(missing_ok=True)
+                raise
         return received
 
     async def submit(audio: UploadFile, videos: list[UploadFile], engine: str | None, face: int | None,
