@@ -9,6 +9,9 @@ For every real clip (../shared/media gt_pairs, ref_pairs and the v* talking clip
   width), the second half's audio chooses among them (the engine's unit selection), and the chosen
   mouths are compared with the real second half. ``shape change`` is the chosen sequence's mean
   frame-to-frame opening change relative to the real one (jumps between unrelated mouths raise it).
+  The engine then warps the chosen mouth toward the targets (``builtin.reach_beyond``), which this
+  no-render bench does not model: the chosen columns are the selection alone (with the dearer joins
+  the warp allows, the chosen width here reads 0.28 while the rendered width rose; bench_quality.py).
 
 Correlations as in bench/bench_quality.py: speech frames only, best lag within 2 frames.
 
