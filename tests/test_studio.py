@@ -114,3 +114,18 @@ def test_a_full_disk_refuses_uploads_before_copying_them(tmp_path):
     with pytest.raises(OutputError):
         studio.submit_uploads(Upload.of(EXAMPLES / "demo_speech.wav"), [Upload.of(EXAMPLES / "demo_face.png")])
     assert not studio.uploads_dir.exists() and studio.history().empty
+
+
+def test_a_batch_shown_on_the_page_drops_a_video_deleted_meanwhile(studio):
+    """The Batch tab keeps showing a finished batch; a video deleted in History meanwhile is no longer
+    offered there (the page's file list used to name the missing file, and every refresh failed)."""
+    from lipsync.ui.common import batch_outputs
+
+    ticket = studio.submit([EXAMPLES / "demo_speech.wav"], [EXAMPLES / "demo_face.png"] * 2)
+    assert ticket.wait(300) and ticket.state == "done"
+    first, second = ticket.result.items
+    studio.delete(first.job_id)
+    assert not first.output.is_file()
+    _, _, videos, downloads, _ = batch_outputs(studio.view(ticket), "zh")
+    assert [v for v, _ in videos] == [str(second.output)]
+    assert str(first.output) not in downloads and str(second.output) in downloads
