@@ -54,8 +54,12 @@ class Texts:
         return [c for c, _ in self._entries]
 
     def updates(self, lang: str) -> list:
-        """One update per registered component: all its text properties in ``lang``."""
-        return [gr.update(**{p: self._value(text, lang) for p, text in texts.items()}) for _, texts in self._entries]
+        """One update per registered component: all its text properties in ``lang``. A component whose
+        texts are fixed keys and already in ``lang`` (the page was built in it) is left alone: an update
+        landing while the reader drops a file into it would re-render it for nothing."""
+        return [gr.skip() if lang == self.lang and not any(map(callable, texts.values()))
+                else gr.update(**{p: self._value(text, lang) for p, text in texts.items()})
+                for _, texts in self._entries]
 
     @staticmethod
     def _value(text: Text, lang: str) -> Any:
