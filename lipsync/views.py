@@ -97,6 +97,12 @@ class BatchView:
         return [i for i in self.items if i.status == "done"]
 
     @property
+    def videos(self) -> list[ItemView]:
+        """The finished items whose video is still there to show and hand out (one deleted in History
+        meanwhile is not offered; the ZIP is checked the same way in ``batch_view``)."""
+        return [i for i in self.done if i.output and Path(i.output).is_file()]
+
+    @property
     def failed(self) -> list[ItemView]:
         return [i for i in self.items if i.status == "failed"]
 

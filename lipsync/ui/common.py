@@ -96,8 +96,6 @@ def follow(ticket: Ticket, render: Callable[[Ticket], T]) -> Iterator[T]:
 def batch_outputs(view: BatchView, lang: str) -> tuple:
     """Summary (with every failure reason), items table, captioned videos, downloads (+ ZIP), and the
     items as JSON (hidden on the page; what scripts read)."""
-    # a video deleted meanwhile (History) is no longer offered; the page that still shows its batch goes on
-    kept = [i for i in view.done if i.output and Path(i.output).is_file()]
-    videos = [(str(i.output), i.template) for i in kept]
-    downloads = [str(i.output) for i in kept] + ([str(view.zip_path)] if view.zip_path else [])
+    videos = [(str(i.output), i.template) for i in view.videos]
+    downloads = [str(i.output) for i in view.videos] + ([str(view.zip_path)] if view.zip_path else [])
     return summary(view, lang), item_rows(view, lang), videos, downloads, [i.to_json() for i in view.items]
