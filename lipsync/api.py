@@ -98,7 +98,7 @@ def _generate_routes(router: APIRouter, studio: Studio) -> None:
     """Uploads in, jobs queued: generate single (waits) and batch (answers at once)."""
     async def receive(upload: UploadFile) -> Upload:
         with tempfile.NamedTemporaryFile(delete=False, dir=studio.settings.data_dir) as tmp:
-            received = Upload(Path(tmp.name), upload.filename or "upload")
+            received = Upload(Path(tmp.name), upload.filename or "upload", owned=True)
             try:
                 while chunk := await upload.read(1 << 20):
                     tmp.write(chunk)
@@ -117,7 +117,7 @@ def _generate_routes(router: APIRouter, studio: Studio) -> None:
         try:
             for upload in [audio, *videos]:
                 received.append(await receive(upload))
-            # keeping the files and hashing them for the audit log is not for the event loop
+            # keeping the files (moved into place) and hashing them for the audit log is not for the event loop
             return await asyncio.to_thread(studio.submit_uploads, received[0], received[1:], options, "http",
                                            actor)
         finally:

@@ -226,11 +226,15 @@ class Studio:
         keep the uploads, name each input as its owner knows it (library templates by their label, used
         where they are) and queue the batch. Raises OutputError when the disk is nearly full."""
         self.check_space()
-        kept_audio = self.keep_upload(audio.path, audio.name)
+        kept_audio = keep(self.uploads_dir, audio)
         names, kept = {str(kept_audio): audio.name}, []
         for tp in templates:
-            path = self.keep_upload(tp.path, tp.name) if isinstance(tp, Upload) else Path(tp)
-            names[str(path)] = tp.name if isinstance(tp, Upload) else self.library_label(path)
+            if isinstance(tp, Upload):
+                path, name = keep(self.uploads_dir, tp), tp.name
+            else:
+                path = Path(tp)
+                name = self.library_label(path)
+            names[str(path)] = name
             kept.append(path)
         return self.submit([kept_audio], kept, options, names, kind=kind, actor=actor)
 

@@ -16,6 +16,8 @@ class Upload:
 
     path: Path
     name: str
+    #: a temporary file of ours (an HTTP upload just received): moved into place instead of copied
+    owned: bool = False
 
     @classmethod
     def of(cls, path: str | Path, name: str | None = None) -> Upload:
@@ -25,9 +27,13 @@ class Upload:
 
 
 def keep(uploads_dir: Path, upload: Upload) -> Path:
-    """Copy the upload into a fresh folder under ``uploads_dir`` (same-named uploads never collide)."""
+    """Put the upload into a fresh folder under ``uploads_dir`` (same-named uploads never collide): copied,
+    or moved when it is ``owned``."""
     folder = uploads_dir / uuid.uuid4().hex[:12]
     folder.mkdir(parents=True, exist_ok=True)
     dest = folder / f"{safe_stem(upload.name, 120)}{Path(upload.name).suffix.lower()[:8]}"
-    shutil.copyfile(upload.path, dest)
+    if upload.owned:
+        shutil.move(upload.path, dest)
+    else:
+        shutil.copyfile(upload.path, dest)
     return dest
