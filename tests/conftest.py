@@ -94,6 +94,15 @@ def wait_status(url: str, until, timeout: float = 300) -> dict:
     raise AssertionError(f"timed out; last status {status}")
 
 
+def drop_files(page, box: str, paths: list[Path]) -> None:
+    """Hand files to a Gradio file box (``#box``) as a drop would, and wait until each is listed as
+    uploaded. The finished list labels each row with the file's name; its visible text splits the name
+    into stem and extension, so only the transient "Uploading..." text would match the name as text."""
+    page.locator(f"#{box} input[type=file]").set_input_files([str(p) for p in paths])
+    for path in paths:
+        page.locator(f"#{box} td.filename[aria-label='{path.name}']").first.wait_for(timeout=30_000)
+
+
 def start_app(tmp: Path, *extra: str) -> tuple[subprocess.Popen, str]:
     """Start the real app (``app.py``) on a free port with its data under ``tmp``; wait until it answers."""
     port = free_port()

@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 
 import pytest
 import requests
-from conftest import EXAMPLES, ROOT, shared, start_app
+from conftest import EXAMPLES, ROOT, drop_files, shared, start_app
 
 pytestmark = pytest.mark.slow
 # screenshots go to test-results/ (ignored by git) so running the tests leaves the checkout clean;
@@ -120,8 +120,7 @@ def test_browser_batch_and_no_outside_requests(app):
         page.goto(url)
         page.get_by_role("button", name="Start batch").wait_for()
         page.locator("#batch-audio input[type=file]").set_input_files(str(shared("a5_zh_bus.wav")))
-        page.locator("#batch-templates input[type=file]").set_input_files([str(shared("p1_hallo6.jpg")),
-                                                                 str(shared("p3_sadtalker_people0.png"))])
+        drop_files(page, "batch-templates", [shared("p1_hallo6.jpg"), shared("p3_sadtalker_people0.png")])
         page.wait_for_timeout(1500)
         page.get_by_role("button", name="Start batch").click()
         page.get_by_text("Finished: 2 / 2 done").wait_for(timeout=240_000)

@@ -7,7 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import EXAMPLES, ROOT, start_app
+from conftest import EXAMPLES, ROOT, drop_files, start_app
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.slow
@@ -78,8 +78,7 @@ def test_a_nurse_does_everything_in_chinese_while_another_browser_reads_english(
 
     # one good and one bad template: the statuses and the reason are Chinese, the file name as it is
     zh.locator("#batch-audio input[type=file]").set_input_files(str(EXAMPLES / "demo_speech.wav"))
-    zh.locator("#batch-templates input[type=file]").set_input_files([str(EXAMPLES / "demo_face.png"),
-                                                                     str(no_face_picture)])
+    drop_files(zh, "batch-templates", [EXAMPLES / "demo_face.png", no_face_picture])
     zh.wait_for_timeout(1500)
     start.click()
     summary = zh.locator("#batch-summary")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import requests
 import soundfile as sf
-from conftest import EXAMPLES, start_app, wait_status
+from conftest import EXAMPLES, drop_files, start_app, wait_status
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.slow
@@ -93,8 +93,7 @@ def test_second_browser_batch_waits_with_the_one_message(app, page, speech):
     page.goto(url)
     page.locator("#batch-summary").get_by_text("/ 8").first.wait_for(timeout=30_000)  # the page is live
     page.locator("#batch-audio input[type=file]").set_input_files(str(speech))
-    page.locator("#batch-templates input[type=file]").set_input_files(str(EXAMPLES / "demo_face.png"))
-    page.locator("#batch-templates").get_by_text("demo_face.png").wait_for(timeout=30_000)  # uploaded
+    drop_files(page, "batch-templates", [EXAMPLES / "demo_face.png"])
     page.wait_for_timeout(1500)
     page.get_by_role("button", name="Start batch").click()
     seen = []
