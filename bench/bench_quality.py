@@ -11,7 +11,8 @@ talking v* clips). Two protocols:
 Both engines run in the same way (the CLI, in a fresh process): "old" from a git worktree of the
 baseline commit, "new" from this checkout. Measures (MediaPipe on the output and on the real clip):
 opening correlation on speech frames, width correlation, frame-to-frame change of the aligned mouth
-crop relative to the real mouth, mouth sharpness relative to the template.
+crop relative to the real mouth, mouth sharpness relative to the template, and how often the mouth
+snaps open and shut from one frame to the next (``quality.snap_share``, beside the real clip's).
 
 Usage: python bench/bench_quality.py [--baseline COMMIT] [--cases NAME ...] [--sheets DIR]
 """
@@ -100,7 +101,7 @@ def template_sharpness(case: Case) -> float:
 def scores(case: Case, video: Path, truth, sharp_tpl: float) -> dict:
     from lipsync.audio import load_audio
     from lipsync.media import probe
-    from lipsync.quality import best_lag_correlation, measure_mouths
+    from lipsync.quality import best_lag_correlation, measure_mouths, snap_share
 
     got = measure_mouths(video)
     speech = speech_frames(load_audio(case.audio).samples, float(probe(video).fps), got.opening.size)
@@ -108,7 +109,8 @@ def scores(case: Case, video: Path, truth, sharp_tpl: float) -> dict:
     wc, _ = best_lag_correlation(got.width, truth.width, speech)
     return {"open": oc, "lag": olag, "width": wc,
             "change": float(np.nanmean(got.change) / np.nanmean(truth.change)),
-            "sharp": float(np.nanmean(got.sharpness) / sharp_tpl)}
+            "sharp": float(np.nanmean(got.sharpness) / sharp_tpl),
+            "snaps": snap_share(got.opening), "snaps_real": snap_share(truth.opening)}
 
 
 def contact_sheet(videos: list[Path], labels: list[str], out: Path, n: int = 10, size: int = 112) -> None:
@@ -170,7 +172,8 @@ def main() -> None:
                     outs.append(out)
                     print(f"  {label:3s} {case.name:28s} {case.protocol:5s} opening r={s['open']:5.2f} "
                           f"(lag {s['lag']:+d})  width r={s['width']:5.2f}  change {s['change']:4.2f}x  "
-                          f"sharpness {s['sharp']:4.2f}x", flush=True)
+                          f"sharpness {s['sharp']:4.2f}x  snaps {s['snaps']:4.0%} (real {s['snaps_real']:3.0%})",
+                          flush=True)
                 contact_sheet([case.truth, *outs], ["real", *roots], args.sheets /
                               f"{case.name}_{case.protocol}.png")
         finally:
@@ -181,9 +184,11 @@ def main() -> None:
         for label, rows in table.items():
             rows = [r for r in rows if protocol is None or r["case"].endswith("/" + protocol)]
             if rows:
-                m = {k: float(np.nanmean([r[k] for r in rows])) for k in ("open", "width", "change", "sharp")}
+                m = {k: float(np.nanmean([r[k] for r in rows]))
+                     for k in ("open", "width", "change", "sharp", "snaps", "snaps_real")}
                 print(f"  {label:3s} {protocol or 'all':5s} ({len(rows):2d} cases): opening r={m['open']:.2f}  "
-                      f"width r={m['width']:.2f}  change {m['change']:.2f}x  sharpness {m['sharp']:.2f}x")
+                      f"width r={m['width']:.2f}  change {m['change']:.2f}x  sharpness {m['sharp']:.2f}x  "
+                      f"snaps {m['snaps']:.1%} (real {m['snaps_real']:.1%})")
     print(f"contact sheets (rows: real, {', '.join(roots)}): {args.sheets}")
 
 

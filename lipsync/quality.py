@@ -189,3 +189,15 @@ def best_lag_correlation(a: np.ndarray, b: np.ndarray, use: np.ndarray | None = 
             if not best >= c:
                 best, best_lag = c, lag
     return best, best_lag
+
+
+SNAP_SHARE_OF_RANGE = 0.5  # a frame "snaps" when the opening turns by half its usual range within it
+
+
+def snap_share(opening: np.ndarray) -> float:
+    """Share of frames where the mouth snaps open and shut from one frame to the next: the opening's
+    second difference above ``SNAP_SHARE_OF_RANGE`` of its 5-95 % range (real speakers: 1-12 %)."""
+    span = np.nanpercentile(opening, 95) - np.nanpercentile(opening, 5)
+    turns = np.abs(opening[2:] - 2 * opening[1:-1] + opening[:-2])
+    ok = np.isfinite(turns)
+    return float((turns[ok] > SNAP_SHARE_OF_RANGE * span).mean()) if ok.any() and span > 0 else 0.0
