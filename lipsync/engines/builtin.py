@@ -171,9 +171,9 @@ class BuiltinEngine:
 
 
 def warp_openings(targets: MouthTargets, fps: float) -> np.ndarray:
-    """The openings the photo warp shows: the targets smoothed over ``WARP_SMOOTH_S``, closures kept
-    closed, and no faster than ``WARP_MAX_SPEED`` openings per second either way (the mouth starts
-    closing a frame ahead of a closure instead of snapping shut)."""
+    """The openings the warp shows (photos, templates whose mouth never opens): the targets smoothed over
+    ``WARP_SMOOTH_S``, closures kept closed, and no faster than ``WARP_MAX_SPEED`` openings per second
+    either way (the mouth starts closing a frame ahead of a closure instead of snapping shut)."""
     smooth = gaussian_filter1d(targets.openness.astype(np.float32), WARP_SMOOTH_S * fps, mode="nearest")
     return slope_limited(np.where(targets.closure > WARP_CLOSED, 0.0, smooth), WARP_MAX_SPEED / fps)
 
