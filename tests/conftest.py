@@ -103,6 +103,12 @@ def drop_files(page, box: str, paths: list[Path]) -> None:
         page.locator(f"#{box} td.filename[aria-label='{path.name}']").first.wait_for(timeout=30_000)
 
 
+def drop_audio(page, box: str, path: Path) -> None:
+    """Hand a recording to a Gradio audio box (``#box``) and wait until its player is there (uploaded)."""
+    page.locator(f"#{box} input[type=file]").set_input_files(str(path))
+    page.locator(f"#{box} audio").first.wait_for(state="attached", timeout=30_000)
+
+
 def start_app(tmp: Path, *extra: str) -> tuple[subprocess.Popen, str]:
     """Start the real app (``app.py``) on a free port with its data under ``tmp``; wait until it answers."""
     port = free_port()

@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 
 import pytest
 import requests
-from conftest import EXAMPLES, ROOT, drop_files, shared, start_app
+from conftest import EXAMPLES, ROOT, drop_audio, drop_files, shared, start_app
 
 pytestmark = pytest.mark.slow
 # screenshots go to test-results/ (ignored by git) so running the tests leaves the checkout clean;
@@ -119,7 +119,7 @@ def test_browser_batch_and_no_outside_requests(app):
         page.on("request", lambda req: requests_seen.append(req.url))
         page.goto(url)
         page.get_by_role("button", name="Start batch").wait_for()
-        page.locator("#batch-audio input[type=file]").set_input_files(str(shared("a5_zh_bus.wav")))
+        drop_audio(page, "batch-audio", shared("a5_zh_bus.wav"))
         drop_files(page, "batch-templates", [shared("p1_hallo6.jpg"), shared("p3_sadtalker_people0.png")])
         page.wait_for_timeout(1500)
         page.get_by_role("button", name="Start batch").click()
@@ -131,7 +131,7 @@ def test_browser_batch_and_no_outside_requests(app):
         expect(page.locator("#history-table")).to_contain_text("p3_sadtalker_people0.png", timeout=30_000)
         page.screenshot(path=str(DOCS / "screenshot-history.png"), full_page=True)
         page.get_by_role("tab", name="Templates").click()
-        page.locator("#template-file input[type=file]").set_input_files(str(shared("v4_retalk_face5.mp4")))
+        drop_files(page, "template-file", [shared("v4_retalk_face5.mp4")])
         page.wait_for_timeout(1000)
         page.get_by_role("button", name="Check template").click()
         page.get_by_text("GOOD: v4_retalk_face5.mp4").wait_for(timeout=120_000)

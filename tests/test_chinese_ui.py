@@ -7,7 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import EXAMPLES, ROOT, drop_files, start_app
+from conftest import EXAMPLES, ROOT, drop_audio, drop_files, start_app
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.slow
@@ -77,7 +77,7 @@ def test_a_nurse_does_everything_in_chinese_while_another_browser_reads_english(
     zh.get_by_role("tab", name="批量生成").click()
 
     # one good and one bad template: the statuses and the reason are Chinese, the file name as it is
-    zh.locator("#batch-audio input[type=file]").set_input_files(str(EXAMPLES / "demo_speech.wav"))
+    drop_audio(zh, "batch-audio", EXAMPLES / "demo_speech.wav")
     drop_files(zh, "batch-templates", [EXAMPLES / "demo_face.png", no_face_picture])
     zh.wait_for_timeout(1500)
     start.click()

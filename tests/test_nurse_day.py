@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import requests
 import soundfile as sf
-from conftest import EXAMPLES, drop_files, start_app, wait_status
+from conftest import EXAMPLES, drop_audio, drop_files, start_app, wait_status
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.slow
@@ -92,7 +92,7 @@ def test_second_browser_batch_waits_with_the_one_message(app, page, speech):
     wait_status(job["status_url"], lambda s: s["state"] == "running")
     page.goto(url)
     page.locator("#batch-summary").get_by_text("/ 8").first.wait_for(timeout=30_000)  # the page is live
-    page.locator("#batch-audio input[type=file]").set_input_files(str(speech))
+    drop_audio(page, "batch-audio", speech)
     drop_files(page, "batch-templates", [EXAMPLES / "demo_face.png"])
     page.wait_for_timeout(1500)
     page.get_by_role("button", name="Start batch").click()
@@ -164,7 +164,7 @@ def test_history_dates_in_the_local_style_work_and_bad_ones_are_said(app, page):
 def test_add_to_library_refuses_a_picture_without_a_face(app, page, blank_picture):
     url, _ = app
     open_tab(page, url, "Templates")
-    page.locator("#template-file input[type=file]").set_input_files(str(blank_picture))
+    drop_files(page, "template-file", [blank_picture])
     page.wait_for_timeout(1000)
     page.get_by_role("button", name="Add to library").click()
     report = page.locator("#template-report")
@@ -172,7 +172,7 @@ def test_add_to_library_refuses_a_picture_without_a_face(app, page, blank_pictur
     assert "no face" in report.inner_text().lower()
     expect(page.locator("#library-table")).not_to_contain_text("wall.png")
     open_tab(page, url, "Templates")
-    page.locator("#template-file input[type=file]").set_input_files(str(EXAMPLES / "demo_face.png"))
+    drop_files(page, "template-file", [EXAMPLES / "demo_face.png"])
     page.wait_for_timeout(1000)
     page.get_by_role("button", name="Add to library").click()
     report.get_by_text("Added to the library as demo_face.png").wait_for(timeout=60_000)
@@ -197,7 +197,7 @@ def test_a_template_check_behind_a_batch_says_it_waits_then_captions_and_the_his
     job = _post_batch(url, speech, [EXAMPLES / "demo_face.png"] * 6)  # keeps the runner busy a while
     wait_status(job["status_url"], lambda s: s["state"] == "running")
     open_tab(page, url, "Templates")
-    page.locator("#template-file input[type=file]").set_input_files(str(EXAMPLES / "demo_face.png"))
+    drop_files(page, "template-file", [EXAMPLES / "demo_face.png"])
     page.wait_for_timeout(1000)
     page.get_by_role("button", name="Check template").click()
     report = page.locator("#template-report")

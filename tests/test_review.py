@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import requests
 import soundfile as sf
-from conftest import EXAMPLES, make, shared, start_app, wait_status
+from conftest import EXAMPLES, drop_files, make, shared, start_app, wait_status
 
 from lipsync import Settings, Studio
 from lipsync.audio import load_audio
@@ -261,7 +261,7 @@ def test_the_template_check_shows_the_faces_and_the_choice_goes_into_the_library
         page = browser.new_page(viewport={"width": 1366, "height": 768})
         page.goto(app)
         page.get_by_role("tab", name="Templates").click()
-        page.locator("#template-file input[type=file]").set_input_files(str(two_faces))
+        drop_files(page, "template-file", [two_faces])
         page.wait_for_timeout(1000)
         page.get_by_role("button", name="Check template").click()
         expect(page.locator("#template-faces img")).to_have_count(2, timeout=120_000)  # numbered, left to right
