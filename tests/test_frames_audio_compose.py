@@ -139,6 +139,31 @@ def test_opened_photo_mouth_has_a_round_outline(face_frame):
     assert height(0.9) < 0.85 * height(0.0), (height(0.9), height(0.0))
 
 
+def test_the_opened_mouth_is_redder_inside_than_its_lips(face_frame):
+    """The photo warp's interior takes the lips' colour, darker and redder (as real mouths measure), not
+    a neutral dark hole: red over blue-green of the inside above the lips' own."""
+    import cv2
+
+    from lipsync.engines.mouth_warp import face_colours, warp_mouth
+    from lipsync.face import landmarks as L
+
+    frame, lm = face_frame
+    roi, _ = mask_roi(lm, frame.shape, extra_down=0.5 * L.face_width(lm))
+    src = frame[roi.slices]
+    out = warp_mouth(src, lm, roi.x0, roi.y0, 1.0)
+    before, grey = (cv2.cvtColor(x, cv2.COLOR_BGR2GRAY).astype(int) for x in (src, out))
+    # the revealed, shaded interior: newly dark (not its teeth, not hair already dark in the photo)
+    inside = out[(grey < 0.6 * np.median(before)) & (before - grey > 40)].astype(np.float32)
+    assert len(inside) > 200
+    lips = face_colours(src, lm, roi.x0, roi.y0)[0]
+
+    def redness(bgr: np.ndarray) -> float:
+        return float(bgr[2] / (bgr[0] + bgr[1]))
+
+    # tinted 1.25x the lips' redness; untinted (the lips' colour only darkened) 1.08x
+    assert redness(inside.mean(0)) > 1.15 * redness(lips), (inside.mean(0), lips)
+
+
 def test_opening_an_open_mouth_paints_no_second_row_of_teeth(face_frame):
     """A reused real mouth that already shows its teeth is opened further at its seam, between its own
     upper and lower teeth: the gap is dark, with no painted teeth (they made a white bar mid-mouth)."""
