@@ -431,10 +431,6 @@ class Studio:
     def uploads_dir(self) -> Path:
         return self.settings.data_dir / "uploads"
 
-    def keep_upload(self, src: str | Path, name: str | None = None) -> Path:
-        """Copy an uploaded file into the data dir (inputs are kept so a job can be re-run)."""
-        return keep(self.uploads_dir, Upload.of(src, name))
-
     def history(self, status: str | None = None, since: str | None = None, until: str | None = None,
                 limit: int = 50, offset: int = 0, review: str | None = None) -> pd.DataFrame:
         """Jobs newest first, optionally filtered by status, review state and date (YYYY-MM-DD), one page."""

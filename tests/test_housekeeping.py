@@ -15,6 +15,7 @@ from lipsync import Settings, Studio
 from lipsync.errors import OutputError
 from lipsync.jobs.audit import Actor
 from lipsync.storage import folder_size
+from lipsync.uploads import Upload
 
 pytestmark = pytest.mark.slow
 HEX64 = 64
@@ -59,8 +60,8 @@ def test_retention_archives_exactly_the_old_batches_and_drops_what_nobody_needs(
     studio = Studio(settings)
     tickets = []
     for _ in range(2):  # two batches through the web path: the inputs are kept uploads
-        audio, face = studio.keep_upload(EXAMPLES / "demo_speech.wav"), studio.keep_upload(EXAMPLES / "demo_face.png")
-        tickets.append(studio.submit([audio], [face], names={str(audio): "speech.wav", str(face): "face.png"}))
+        tickets.append(studio.submit_uploads(Upload.of(EXAMPLES / "demo_speech.wav", "speech.wav"),
+                                             [Upload.of(EXAMPLES / "demo_face.png", "face.png")]))
         assert tickets[-1].wait(300) and tickets[-1].state == "done"
         time.sleep(1.1)  # the next batch gets its own folder name
     old, new = (t.result for t in tickets)
