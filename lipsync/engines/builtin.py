@@ -30,7 +30,7 @@ from ..face import landmarks as L
 from .base import FrameIn, Patch, RenderJob
 from .mouth_bank import MouthBank, build_bank, candidate_landmarks, render_candidate
 from .mouth_select import continuation, is_join, select_mouths
-from .mouth_warp import WIDTH_CHANGE, warp_mouth
+from .mouth_warp import warp_mouth, width_amount, width_change
 
 log = logging.getLogger("lipsync.engines.builtin")
 
@@ -197,7 +197,7 @@ def reach_beyond(bank: MouthBank, targets: MouthTargets, selection: np.ndarray, 
     more = np.clip(want_gap - bank.gap_ratio[selection], 0, None) / GAP_PER_AMOUNT
     usual = float(np.median(bank.width))
     have = (bank.width[selection] - usual) / usual
-    wider = (targets.width * min(strength, 1.5) * WIDTH_CHANGE - have) / WIDTH_CHANGE
+    wider = width_amount(width_change(targets.width * min(strength, 1.5)) - have)
     return Reach(uniform_filter1d(more.astype(np.float32), REACH_SMOOTH, mode="nearest"),
                  np.clip(uniform_filter1d(wider.astype(np.float32), REACH_SMOOTH, mode="nearest"), -1, 1))
 
