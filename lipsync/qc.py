@@ -101,7 +101,9 @@ def _stamp(seconds: float) -> str:
 
 
 def time_ranges(mask: np.ndarray, fps: float, merge_s: float = QC.merge_s) -> list[str]:
-    """Runs of True frames as "m:ss-m:ss" in whole seconds (runs closer than ``merge_s`` are one)."""
+    """Runs of True frames in whole seconds (runs closer than ``merge_s`` are one): "m:ss-m:ss", or
+    "m:ss" for a moment (a run shorter than ``merge_s``). Runs that only meet once rounded stay apart,
+    so single moments a second apart read as moments to look at, not as one range over the whole video."""
     idx = np.flatnonzero(mask)
     if idx.size == 0:
         return []
@@ -112,14 +114,22 @@ def time_ranges(mask: np.ndarray, fps: float, merge_s: float = QC.merge_s) -> li
             start = i
         prev = i
     runs.append((start, prev))
-    seconds: list[list[float]] = []  # whole seconds; ranges that touch once rounded become one
+    spans: list[list] = []  # [start s, end s, is a moment]
     for a, b in runs:
         start, end = np.floor(a / fps), max(np.ceil((b + 1) / fps), np.floor(a / fps) + 1)
-        if seconds and start <= seconds[-1][1]:
-            seconds[-1][1] = max(seconds[-1][1], end)
+        moment = (b + 1 - a) / fps < merge_s
+        if spans and start < spans[-1][1]:
+            last = spans[-1]
+            last[2] = last[2] and moment and start == last[0]
+            last[1] = max(last[1], end)
         else:
-            seconds.append([start, end])
-    return [f"{_stamp(a)}-{_stamp(b)}" for a, b in seconds]
+            spans.append([start, end, moment])
+    return [_stamp(a) if moment else f"{_stamp(a)}-{_stamp(b)}" for a, b, moment in spans]
+
+
+def listed(ranges: list[str], most: int = 5) -> str:
+    """The first ``most`` time ranges for a message, with an ellipsis when there are more."""
+    return ", ".join(ranges[:most]) + (" …" if len(ranges) > most else "")
 
 
 class QcMeter:
@@ -228,10 +238,10 @@ def _problems(r: QcReport, flicker_share: float, fps: float, s: QcSettings) -> t
         check.append(msg("qc.r_lag", frames=abs(r.lag), ms=abs(r.lag) * 1000 / fps,
                          when=msg("qc.late" if r.lag > 0 else "qc.early")))
     if r.face_share < s.coverage_check:
-        no_face = msg("qc.r_no_face", share=1 - r.face_share, ranges=", ".join(r.untouched[:5]))
+        no_face = msg("qc.r_no_face", share=1 - r.face_share, ranges=listed(r.untouched))
         (poor if r.face_share < s.coverage_poor else check).append(no_face)
     if flicker_share > s.flicker_check:
-        check.append(msg("qc.r_flicker", ranges=", ".join(r.flicker[:5])))
+        check.append(msg("qc.r_flicker", ranges=listed(r.flicker)))
     return poor, check
 
 

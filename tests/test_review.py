@@ -12,7 +12,7 @@ from conftest import EXAMPLES, drop_files, make, shared, start_app, wait_status
 
 from lipsync import Settings, Studio
 from lipsync.audio import load_audio
-from lipsync.qc import check_video, time_ranges
+from lipsync.qc import check_video, listed, time_ranges
 
 pytestmark = pytest.mark.slow
 
@@ -23,13 +23,19 @@ def studio(tmp_path_factory) -> Studio:
     return Studio(Settings(outputs_dir=base / "out", data_dir=base / "data"))
 
 
-def test_time_ranges_are_whole_seconds_and_merge_what_touches():
+def test_time_ranges_are_whole_seconds_and_moments_stay_moments():
     mask = np.zeros(250, bool)
     mask[25:50] = True       # 1.0-2.0 s
-    mask[60:62] = True       # 2.4 s: touches the first once rounded
-    mask[200] = True         # 8.0 s
-    assert time_ranges(mask, 25.0) == ["0:01-0:03", "0:08-0:09"]
+    mask[60:62] = True       # 2.4 s: within half a second of the first run, so part of it
+    mask[200] = True         # 8.0 s: one frame, a moment
+    assert time_ranges(mask, 25.0) == ["0:01-0:03", "0:08"]
     assert time_ranges(np.zeros(10, bool), 25.0) == []
+    # lone frames about a second apart (a photo's quick lip closures) are moments to look at, not one
+    # range over the whole video (they read "0:00-0:04" before)
+    sparse = np.zeros(125, bool)
+    sparse[[12, 33, 38, 67, 88, 95]] = True
+    assert time_ranges(sparse, 25.0) == ["0:00", "0:01", "0:02", "0:03"]
+    assert listed(time_ranges(sparse, 25.0), most=3) == "0:00, 0:01, 0:02 …"
 
 
 def test_a_good_output_is_good_and_the_same_mouth_under_other_speech_is_not(studio, tmp_path):
