@@ -101,9 +101,9 @@ def _stamp(seconds: float) -> str:
 
 
 def time_ranges(mask: np.ndarray, fps: float, merge_s: float = QC.merge_s) -> list[str]:
-    """Runs of True frames in whole seconds (runs closer than ``merge_s`` are one): "m:ss-m:ss", or
-    "m:ss" for a moment (a run shorter than ``merge_s``). Runs that only meet once rounded stay apart,
-    so single moments a second apart read as moments to look at, not as one range over the whole video."""
+    """Runs of True frames in whole seconds (runs closer than ``merge_s`` are one): "m:ss" for a run
+    within one second, "m:ss-m:ss" for a longer one. Runs that only meet once rounded stay apart, so
+    single moments a second apart read as moments to look at, not as one range over the whole video."""
     idx = np.flatnonzero(mask)
     if idx.size == 0:
         return []
@@ -114,17 +114,14 @@ def time_ranges(mask: np.ndarray, fps: float, merge_s: float = QC.merge_s) -> li
             start = i
         prev = i
     runs.append((start, prev))
-    spans: list[list] = []  # [start s, end s, is a moment]
+    seconds: list[list[float]] = []
     for a, b in runs:
         start, end = np.floor(a / fps), max(np.ceil((b + 1) / fps), np.floor(a / fps) + 1)
-        moment = (b + 1 - a) / fps < merge_s
-        if spans and start < spans[-1][1]:
-            last = spans[-1]
-            last[2] = last[2] and moment and start == last[0]
-            last[1] = max(last[1], end)
+        if seconds and start < seconds[-1][1]:
+            seconds[-1][1] = max(seconds[-1][1], end)
         else:
-            spans.append([start, end, moment])
-    return [_stamp(a) if moment else f"{_stamp(a)}-{_stamp(b)}" for a, b, moment in spans]
+            seconds.append([start, end])
+    return [_stamp(a) if b - a <= 1 else f"{_stamp(a)}-{_stamp(b)}" for a, b in seconds]
 
 
 def listed(ranges: list[str], most: int = 5) -> str:
