@@ -102,8 +102,9 @@ def _stamp(seconds: float) -> str:
 
 def time_ranges(mask: np.ndarray, fps: float, merge_s: float = QC.merge_s) -> list[str]:
     """Runs of True frames in whole seconds (runs closer than ``merge_s`` are one): "m:ss" for a run
-    within one second, "m:ss-m:ss" for a longer one. Runs that only meet once rounded stay apart, so
-    single moments a second apart read as moments to look at, not as one range over the whole video."""
+    within one second, "m:ss-m:ss" (first and last second) for a longer one. Runs that only meet once
+    rounded stay apart, so single moments a second apart read as moments to look at, not as one range
+    over the whole video."""
     idx = np.flatnonzero(mask)
     if idx.size == 0:
         return []
@@ -121,7 +122,8 @@ def time_ranges(mask: np.ndarray, fps: float, merge_s: float = QC.merge_s) -> li
             seconds[-1][1] = max(seconds[-1][1], end)
         else:
             seconds.append([start, end])
-    return [_stamp(a) if b - a <= 1 else f"{_stamp(a)}-{_stamp(b)}" for a, b in seconds]
+    # both ends name seconds that hold the run ("0:01-0:02" = within seconds 1 and 2), as a moment does
+    return [_stamp(a) if b - a <= 1 else f"{_stamp(a)}-{_stamp(b - 1)}" for a, b in seconds]
 
 
 def listed(ranges: list[str], most: int = 5) -> str:
