@@ -49,6 +49,13 @@ class QcSettings:
     flicker_factor: float = 4.0
     flicker_floor: float = 6.0
     flicker_window: int = 9
+    #: ... and more than ``flicker_factor`` times this share of the video's typical change while the mouth
+    #: moves. On a photo nothing else moves (the crops of the still head do not change at all), so every
+    #: quick lip movement beat its still neighbours fourfold: 4 of 6 photo videos were marked (4-7 % of
+    #: frames), now none (at most 3 %), while real videos cut into shuffled 4-8 frame pieces are marked as
+    #: before (4-frame pieces: 8 of 9 clips; 8-frame pieces: 3 of 9, was 4) and uncut ones are not
+    #: (docs/BENCHMARKS.md, 2026-11-25)
+    flicker_typical: float = 0.65
     #: share of flicker frames that asks for a look
     flicker_check: float = 0.04
     #: time ranges closer than this (seconds) are listed as one
@@ -61,6 +68,7 @@ class QcSettings:
 
 
 QC = QcSettings()
+STILL_CHANGE = 1.0  # grey levels per pixel: below this a mouth crop has not moved (codec and landmark noise)
 VERDICT_KEYS = {"good": "qc.good", "check": "qc.check", "poor": "qc.poor"}
 
 
@@ -217,12 +225,21 @@ class QcMeter:
         return (round(corr, 3) if np.isfinite(corr) else None), int(lag)
 
     def _flicker(self) -> np.ndarray:
-        """Frames whose mouth change is a spike against the frames around them."""
-        change = np.nan_to_num(self.change)
-        if np.isfinite(self.change).sum() < 10:
-            return np.zeros(self.n, bool)
-        local = median_filter(change, size=self.s.flicker_window, mode="nearest")
-        return (change > self.s.flicker_factor * np.maximum(local, 1.0)) & (change > self.s.flicker_floor)
+        return flicker_frames(self.change, self.s)
+
+
+def flicker_frames(change: np.ndarray, s: QcSettings = QC) -> np.ndarray:
+    """Frames whose mouth change (per frame, NaN where unmeasured) is a spike against the frames around
+    them and against the video's typical change while the mouth moves."""
+    measured = np.isfinite(change)
+    change = np.nan_to_num(change)
+    if measured.sum() < 10:
+        return np.zeros(change.size, bool)
+    local = median_filter(change, size=s.flicker_window, mode="nearest")
+    moving = change[change > STILL_CHANGE]
+    typical = float(np.median(moving)) if moving.size >= 10 else 0.0
+    usual = np.maximum(np.maximum(local, STILL_CHANGE), s.flicker_typical * typical)
+    return (change > s.flicker_factor * usual) & (change > s.flicker_floor)
 
 
 def _problems(r: QcReport, flicker_share: float, fps: float, s: QcSettings) -> tuple[list[Msg], list[Msg]]:
