@@ -3,7 +3,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from conftest import shared
+from conftest import EXAMPLES, shared
 
 from lipsync.articulation import mouth_targets
 from lipsync.audio import load_audio
@@ -162,6 +162,34 @@ def test_the_opened_mouth_is_redder_inside_than_its_lips(face_frame):
 
     # tinted 1.25x the lips' redness; untinted (the lips' colour only darkened) 1.08x
     assert redness(inside.mean(0)) > 1.15 * redness(lips), (inside.mean(0), lips)
+
+
+def test_closing_a_smile_with_teeth_meets_the_lips_over_the_teeth():
+    """The demo photo smiles with its teeth showing; closed for a b/p/m, both lips meet at the seam. (The
+    opening's split, the lower lip moving 0.82 of the gap, stopped the lower lip at the seam and left the
+    upper teeth as a white dashed line: the seam's brightest pixels 36 grey levels above the lips.)"""
+    import cv2
+
+    from lipsync.engines.mouth_warp import face_colours, warp_mouth
+    from lipsync.face import landmarks as L
+
+    frame = read_still(probe(EXAMPLES / "demo_face.png"))
+    with FaceAnalyser(still=True) as fa:
+        lm = fa.analyse(frame)[0]
+    assert L.mouth_opening(lm) > 0.1  # the teeth show between the lips
+    roi, _ = mask_roi(lm, frame.shape, extra_down=0.5 * L.face_width(lm))
+    out = frame.copy()
+    out[roi.slices] = warp_mouth(frame[roi.slices], lm, roi.x0, roi.y0, -float(L.mouth_opening(lm)) / 0.51)
+    # along the seam (midway between the inner lip contours), the middle 60 % of the mouth's width
+    mid = (lm[L.UPPER_LIP_INNER] + lm[L.LOWER_LIP_INNER]) / 2
+    left, right = lm[L.MOUTH_LEFT][0], lm[L.MOUTH_RIGHT][0]
+    xs = np.arange(int(left + 0.2 * (right - left)), int(right - 0.2 * (right - left)))
+    order = np.argsort(mid[:, 0])
+    ys = np.round(np.interp(xs, mid[order, 0], mid[order, 1])).astype(int)
+    grey = cv2.cvtColor(out, cv2.COLOR_BGR2GRAY).astype(float)
+    seam = np.array([grey[y - 1:y + 2, x].max() for x, y in zip(xs, ys)])
+    lips = float(face_colours(frame, lm, 0, 0)[0] @ [0.114, 0.587, 0.299])
+    assert np.median(seam) < lips + 15, (np.median(seam), lips)
 
 
 def test_warped_lips_round_and_spread_about_as_far_as_a_real_speakers(face_frame):

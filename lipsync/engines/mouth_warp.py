@@ -62,8 +62,13 @@ def warp_mouth(image: np.ndarray, lm: np.ndarray, x0: int, y0: int, openness: fl
     half = mw / 2
     hc = max(float((lm[L.CHIN] - lm[L.LIP_BOTTOM]) @ ey), 0.3 * mw)
     hn = max(float((lm[L.LIP_TOP] - lm[2]) @ ey), 0.2 * mw)
-    d_low = 0.42 * mw * openness
-    d_up = 0.09 * mw * openness
+    if openness >= 0:  # opening: the jaw carries the lower lip, the upper lip lifts a little
+        d_low, d_up = 0.42 * mw * openness, 0.09 * mw * openness
+    else:
+        # closing: both lips meet at the seam, each closing its own half of the gap (with the opening's
+        # 82/18 split the lower lip stopped at the seam and the upper teeth stayed as a white line)
+        gap = float(np.linalg.norm(lm[L.LIP_TOP] - lm[L.LIP_BOTTOM]))
+        d_low = d_up = -min(-openness * (0.42 + 0.09) * mw, gap) / 2
 
     xs = np.arange(w, dtype=np.float32) - c[0]
     ys = np.arange(h, dtype=np.float32) - c[1]
