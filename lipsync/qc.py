@@ -51,7 +51,7 @@ class QcSettings:
     flicker_window: int = 9
     #: ... and more than ``flicker_factor`` times this share of the video's typical change while the mouth
     #: moves. On a photo nothing else moves (the crops of the still head do not change at all), so every
-    #: quick lip movement beat its still neighbours fourfold: 4 of 6 photo videos had over 4 % of frames
+    #: quick lip movement beat its still neighbours fourfold: 3 of 6 photo videos had over 4 % of frames
     #: marked, now none (at most 3 %); real videos cut into shuffled pieces of 4-7 frames are still marked
     #: (6 of 9 clips, 7 before), of 8-15 frames 3 of 9 (4 before); uncut ones are not (bench_flicker.py)
     flicker_typical: float = 0.65
