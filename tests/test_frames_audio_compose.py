@@ -213,6 +213,7 @@ def test_warped_lips_round_and_spread_about_as_far_as_a_real_speakers(face_frame
     assert rounded < 0.9 and spread > 1.07 and spread - rounded > 0.2, (rounded, spread)
     assert 1 - rounded > spread - 1
 
+
 def test_opening_an_open_mouth_paints_no_second_row_of_teeth(face_frame):
     """A reused real mouth that already shows its teeth is opened further at its seam, between its own
     upper and lower teeth: the gap is dark, with no painted teeth (they made a white bar mid-mouth)."""
