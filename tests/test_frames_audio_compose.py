@@ -170,7 +170,7 @@ def test_closing_a_smile_with_teeth_meets_the_lips_over_the_teeth():
     upper teeth as a white dashed line: the seam's brightest pixels 36 grey levels above the lips.)"""
     import cv2
 
-    from lipsync.engines.mouth_warp import face_colours, warp_mouth
+    from lipsync.engines.mouth_warp import GAP_PER_AMOUNT, face_colours, warp_mouth
     from lipsync.face import landmarks as L
 
     frame = read_still(probe(EXAMPLES / "demo_face.png"))
@@ -179,7 +179,8 @@ def test_closing_a_smile_with_teeth_meets_the_lips_over_the_teeth():
     assert L.mouth_opening(lm) > 0.1  # the teeth show between the lips
     roi, _ = mask_roi(lm, frame.shape, extra_down=0.5 * L.face_width(lm))
     out = frame.copy()
-    out[roi.slices] = warp_mouth(frame[roi.slices], lm, roi.x0, roi.y0, -float(L.mouth_opening(lm)) / 0.51)
+    out[roi.slices] = warp_mouth(frame[roi.slices], lm, roi.x0, roi.y0,
+                                  -float(L.mouth_opening(lm)) / GAP_PER_AMOUNT)
     # along the seam (midway between the inner lip contours), the middle 60 % of the mouth's width
     mid = (lm[L.UPPER_LIP_INNER] + lm[L.LOWER_LIP_INNER]) / 2
     left, right = lm[L.MOUTH_LEFT][0], lm[L.MOUTH_RIGHT][0]
@@ -219,7 +220,7 @@ def test_opening_an_open_mouth_paints_no_second_row_of_teeth(face_frame):
     upper and lower teeth: the gap is dark, with no painted teeth (they made a white bar mid-mouth)."""
     import cv2
 
-    from lipsync.engines.mouth_warp import face_colours, warp_mouth
+    from lipsync.engines.mouth_warp import JAW_DROP, face_colours, warp_mouth
     from lipsync.face import landmarks as L
 
     frame, lm = face_frame
@@ -235,6 +236,6 @@ def test_opening_an_open_mouth_paints_no_second_row_of_teeth(face_frame):
     mw = float(np.linalg.norm(lm_open[L.MOUTH_RIGHT] - lm_open[L.MOUTH_LEFT]))
     seam = (lm_open[L.LIP_TOP] + lm_open[L.LIP_BOTTOM]) / 2
     x, y = int(round(seam[0])), int(seam[1])
-    gap = cv2.cvtColor(again, cv2.COLOR_BGR2GRAY)[y:int(y + 0.42 * mw * 0.6), x - 2:x + 3]
+    gap = cv2.cvtColor(again, cv2.COLOR_BGR2GRAY)[y:int(y + JAW_DROP * mw * 0.6), x - 2:x + 3]  # the lower lip's drop
     # painted teeth there measured 174 against lips of 134; the dark gap measures about 70
     assert gap.max() < lip_grey, (gap.max(), lip_grey)

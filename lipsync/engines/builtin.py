@@ -30,12 +30,11 @@ from ..face import landmarks as L
 from .base import FrameIn, Patch, RenderJob
 from .mouth_bank import MouthBank, build_bank, candidate_landmarks, render_candidate
 from .mouth_select import continuation, is_join, select_mouths
-from .mouth_warp import warp_mouth, width_amount, width_change
+from .mouth_warp import GAP_PER_AMOUNT, warp_mouth, width_amount, width_change
 
 log = logging.getLogger("lipsync.engines.builtin")
 
 WARP_FULL_OPENING = 0.6     # inner-lip gap / mouth width for a fully open target (wide speech ~0.5)
-GAP_PER_AMOUNT = 0.51       # gap / width that warp_mouth adds per unit of its ``openness``
 BANKS_KEPT = 2              # mouth banks kept in memory (a batch cycles through templates in order)
 COLOUR_SHIFT_MAX = 20.0     # largest brightness correction of a reused mouth (lighting drift only)
 # share of a frame's own colour correction taken at once: lighting drifts slowly while the mean of the

@@ -26,6 +26,9 @@ SOFT_EDGE_PX = 0.8         # blur of the interior's outline (no hard painted edg
 # 0.4 too stretched the lips into a grimace with a pale rim on contact sheets.
 ROUNDING, SPREADING = 0.4, 0.25
 JAW_BLEND = 0.8            # lip-to-chin share over which the lip's motion widens into the jaw's
+# per unit of ``openness``, in mouth widths: the jaw carries the lower lip down, the upper lip lifts a little
+JAW_DROP, LIP_LIFT = 0.42, 0.09
+GAP_PER_AMOUNT = JAW_DROP + LIP_LIFT  # inner-lip gap / mouth width added per unit of ``openness``
 # a source mouth already this open (inner gap / mouth width) shows its own teeth: the gap opened at
 # its seam lies between the real upper and lower teeth, so no teeth are painted into it
 OWN_TEETH_GAP = (0.03, 0.08)
@@ -49,7 +52,7 @@ def _smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
 def warp_mouth(image: np.ndarray, lm: np.ndarray, x0: int, y0: int, openness: float,
                width: float = 0.0) -> np.ndarray:
     """Render the ROI ``image`` (top-left at x0, y0 in the frame) with the mouth opened by ``openness``
-    (relative: 1 adds an inner-lip gap of ~0.51 mouth widths; negative closes an open mouth) and
+    (relative: 1 adds an inner-lip gap of ``GAP_PER_AMOUNT`` mouth widths; negative closes an open mouth) and
     widened by ``width`` (-1..1). ``lm`` are frame-pixel landmarks."""
     h, w = image.shape[:2]
     c = (lm[L.LIP_TOP] + lm[L.LIP_BOTTOM]) / 2 - np.array([x0, y0], np.float32)
@@ -62,13 +65,12 @@ def warp_mouth(image: np.ndarray, lm: np.ndarray, x0: int, y0: int, openness: fl
     half = mw / 2
     hc = max(float((lm[L.CHIN] - lm[L.LIP_BOTTOM]) @ ey), 0.3 * mw)
     hn = max(float((lm[L.LIP_TOP] - lm[2]) @ ey), 0.2 * mw)
-    if openness >= 0:  # opening: the jaw carries the lower lip, the upper lip lifts a little
-        d_low, d_up = 0.42 * mw * openness, 0.09 * mw * openness
+    if openness >= 0:
+        d_low, d_up = JAW_DROP * mw * openness, LIP_LIFT * mw * openness
     else:
         # closing: both lips meet at the seam, each closing its own half of the gap (with the opening's
         # 82/18 split the lower lip stopped at the seam and the upper teeth stayed as a white line)
-        gap = float(np.linalg.norm(lm[L.LIP_TOP] - lm[L.LIP_BOTTOM]))
-        d_low = d_up = -min(-openness * (0.42 + 0.09) * mw, gap) / 2
+        d_low = d_up = -mw * min(-openness * GAP_PER_AMOUNT, float(L.mouth_opening(lm))) / 2
 
     xs = np.arange(w, dtype=np.float32) - c[0]
     ys = np.arange(h, dtype=np.float32) - c[1]
