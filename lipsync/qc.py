@@ -179,7 +179,7 @@ class QcMeter:
         self._collect(wait=True, everything=True)
         self.close()
         sync, lag = self._sync(samples)
-        flicker = self._flicker()
+        flicker = flicker_frames(self.change, self.s)
         share = float(self.covered.mean()) if self.n else 0.0
         report = QcReport(verdict="good", sync=sync, lag=lag, face_share=share,
                           untouched=time_ranges(~self.covered, self.fps, self.s.merge_s),
@@ -222,9 +222,6 @@ class QcMeter:
         opening[~self.covered] = np.nan
         corr, lag = best_lag_correlation(opening, speech, max_lag=self.s.max_lag)
         return (round(corr, 3) if np.isfinite(corr) else None), int(lag)
-
-    def _flicker(self) -> np.ndarray:
-        return flicker_frames(self.change, self.s)
 
 
 def flicker_frames(change: np.ndarray, s: QcSettings = QC) -> np.ndarray:
